@@ -1,0 +1,1 @@
+//! The XDP data plane: BPF programs, their loader and typed maps.

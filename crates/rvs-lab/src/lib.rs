@@ -1,0 +1,1 @@
+//! Network-namespace topologies for the lab and the end-to-end tests.

@@ -1,0 +1,2 @@
+#![no_std]
+//! Zero-copy packet views and `Repr` types for the protocols rvs handles.

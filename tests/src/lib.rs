@@ -1,0 +1,1 @@
+//! End-to-end suites in network namespaces (run as root).
