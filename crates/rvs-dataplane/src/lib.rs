@@ -1,1 +1,16 @@
 //! The XDP data plane: BPF programs, their loader and typed maps.
+
+pub mod abi;
+pub mod alloc;
+pub mod attach;
+pub mod bpffs;
+pub mod error;
+pub mod loader;
+pub mod maps;
+pub mod mmap;
+pub mod object;
+pub mod program;
+
+pub use attach::AttachMode;
+pub use error::DataplaneError;
+pub use loader::{Dataplane, DataplaneOptions};

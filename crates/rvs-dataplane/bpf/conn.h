@@ -1,0 +1,191 @@
+/* The connection table: lookup, creation, state transitions and expiry.
+ *
+ * A destination's active/inactive counts must stay exact (lc and wlc schedule on them) although
+ * several CPUs and the sweeper touch the same entries. The rule: `state` only changes by
+ * compare-and-swap, and the one caller whose swap succeeds moves the counts. Expiry is a swap to
+ * RVS_CONN_DEAD that takes the entry's count back; a DEAD entry is treated as absent and deleted
+ * by whoever meets it next. */
+#ifndef RVS_CONN_H
+#define RVS_CONN_H
+
+#include "parse.h"
+
+static __always_inline struct RvsConfig *config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&config, &zero);
+}
+
+/* Which row of the transition table a TCP segment selects (IPVS's tcp_state_idx order). */
+static __always_inline __u32 tcp_row(__u8 flags)
+{
+	if (flags & TH_RST)
+		return RVS_TCP_ROW_RST;
+	if (flags & TH_SYN)
+		return RVS_TCP_ROW_SYN;
+	if (flags & TH_FIN)
+		return RVS_TCP_ROW_FIN;
+	if (flags & TH_ACK)
+		return RVS_TCP_ROW_ACK;
+	return RVS_TCP_ROW_NONE;
+}
+
+/* Replies of masqueraded connections come back through the director; all others bypass it. */
+static __always_inline __u32 input_dir(__u8 fwd)
+{
+	return fwd == RVS_FWD_MASQ ? RVS_DIR_INPUT : RVS_DIR_INPUT_ONLY;
+}
+
+static __always_inline __u64 conn_timeout(struct RvsConfig *cfg, __u8 proto, __u32 state)
+{
+	if (proto == IPPROTO_UDP)
+		return cfg->udp_timeout_ns;
+	return cfg->tcp_timeout_ns[state & (RVS_TCP_STATES - 1)];
+}
+
+static __always_inline int conn_active(struct RvsConfig *cfg, __u8 proto, __u32 state)
+{
+	return proto == IPPROTO_TCP && cfg->tcp_active[state & (RVS_TCP_STATES - 1)];
+}
+
+/* Move a connection's count on its destination. A connection bound to an earlier occupant of
+ * the slot (older generation) no longer counts anywhere. */
+static __always_inline void dest_conns_add(struct RvsConn *c, int active, int n)
+{
+	__u32 dest = c->dest;
+	struct RvsDestConns *dc = bpf_map_lookup_elem(&dest_conns, &dest);
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &dest);
+
+	if (!dc || !d || READ_ONCE(d->generation) != c->dest_gen)
+		return;
+	if (active)
+		__sync_fetch_and_add(&dc->active, n);
+	else
+		__sync_fetch_and_add(&dc->inactive, n);
+}
+
+/* Expire an entry seen in state `seen`. Returns 1 if this call did it (and took the count back),
+ * 0 if another CPU changed the entry first. */
+static __always_inline int conn_kill(struct RvsConfig *cfg, struct RvsConn *c, __u8 proto,
+				     __u32 seen)
+{
+	if (__sync_val_compare_and_swap(&c->state, seen, RVS_CONN_DEAD) != seen)
+		return 0;
+	dest_conns_add(c, conn_active(cfg, proto, seen), -1);
+	return 1;
+}
+
+static __always_inline int conn_expired(struct RvsConfig *cfg, struct RvsConn *c, __u8 proto,
+					__u32 state, __u64 now)
+{
+	__u64 last = READ_ONCE(c->last_seen_ns);
+
+	/* Another CPU may have stored a later coarse time than ours: that is not expiry. */
+	return now > last && now - last > conn_timeout(cfg, proto, state);
+}
+
+/* Move an entry to the state a TCP segment leads to, moving its count between active and
+ * inactive when that changes. A lost race means another CPU moved it; nothing to do then. */
+static __always_inline void conn_transition(struct RvsConfig *cfg, struct RvsConn *c, __u32 dir,
+					    __u8 tcp_flags)
+{
+	__u32 seen = READ_ONCE(c->state);
+	__u32 next;
+	int was, is;
+
+	if (seen == RVS_CONN_DEAD)
+		return;
+	next = cfg->tcp_next[dir][tcp_row(tcp_flags)][seen & (RVS_TCP_STATES - 1)];
+	if (next == seen)
+		return;
+	if (__sync_val_compare_and_swap(&c->state, seen, next) != seen)
+		return;
+	was = conn_active(cfg, IPPROTO_TCP, seen);
+	is = conn_active(cfg, IPPROTO_TCP, next);
+	if (was != is) {
+		dest_conns_add(c, is, 1);
+		dest_conns_add(c, was, -1);
+	}
+}
+
+/* Whether a SYN on this entry starts a new connection, as IPVS's conn_reuse_mode decides. */
+static __always_inline int conn_reusable(struct RvsConfig *cfg, struct RvsConn *c, __u32 state)
+{
+	__u8 reuse = cfg->tcp_reuse[state & (RVS_TCP_STATES - 1)];
+
+	if (reuse == RVS_REUSE_ALWAYS)
+		return 1;
+	return reuse == RVS_REUSE_NOOUTPUT && c->fwd != RVS_FWD_MASQ;
+}
+
+/* The live entry for this packet, or NULL when there is none: never created, expired (taken out
+ * here if the sweeper has not done it yet), or ended by a SYN that starts a new connection. */
+static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct RvsConnKey *key,
+						 struct pkt *p, __u64 now)
+{
+	struct RvsConn *c = bpf_map_lookup_elem(&conns, key);
+	__u32 state;
+
+	if (!c)
+		return NULL;
+	state = READ_ONCE(c->state);
+	if (state == RVS_CONN_DEAD)
+		return NULL;
+	if (conn_expired(cfg, c, p->proto, state, now)) {
+		if (conn_kill(cfg, c, p->proto, state)) {
+			count(RVS_STAT_CONN_EXPIRED_INLINE);
+			bpf_map_delete_elem(&conns, key);
+		}
+		return NULL;
+	}
+	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TH_SYN) && conn_reusable(cfg, c, state)) {
+		if (conn_kill(cfg, c, p->proto, state)) {
+			count(RVS_STAT_CONN_REUSED);
+			bpf_map_delete_elem(&conns, key);
+		}
+		return NULL;
+	}
+	return c;
+}
+
+/* Insert a new entry bound to `dest`. If another CPU created the same connection meanwhile, its
+ * entry wins and is returned. NULL (counted) when the table is full. */
+static __always_inline struct RvsConn *conn_create(struct RvsConfig *cfg, struct RvsConnKey *key,
+						   struct pkt *p, __u32 dest, struct RvsDest *d,
+						   __u64 now)
+{
+	struct RvsConn fresh = {};
+	struct RvsConn *c;
+	int tries;
+
+	fresh.last_seen_ns = now;
+	fresh.dest = dest;
+	fresh.dest_gen = READ_ONCE(d->generation);
+	fresh.fwd = READ_ONCE(d->fwd);
+	if (p->proto == IPPROTO_TCP)
+		fresh.state = cfg->tcp_next[input_dir(fresh.fwd)][tcp_row(p->tcp_flags)]
+					   [RVS_TCP_STATE_NONE];
+	else
+		fresh.state = RVS_UDP_STATE;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (bpf_map_update_elem(&conns, key, &fresh, BPF_NOEXIST) == 0) {
+			dest_conns_add(&fresh, conn_active(cfg, p->proto, fresh.state), 1);
+			counters_conn(&svc_stats, READ_ONCE(d->svc));
+			counters_conn(&dest_stats, dest);
+			count(RVS_STAT_CONN_CREATED);
+			return bpf_map_lookup_elem(&conns, key);
+		}
+		c = bpf_map_lookup_elem(&conns, key);
+		if (!c)
+			break;	/* not a collision: the table is full */
+		if (READ_ONCE(c->state) != RVS_CONN_DEAD)
+			return c;
+		bpf_map_delete_elem(&conns, key);
+	}
+	count(RVS_STAT_DROP_CONN_TABLE_FULL);
+	return NULL;
+}
+
+#endif

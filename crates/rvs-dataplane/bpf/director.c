@@ -1,0 +1,138 @@
+/* rvs director: the entry points. `rvs_director` runs on every frame of the attached interfaces;
+ * `rvs_sweep` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections. */
+#include "sched.h"
+#include "xmit.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Find the service of a packet that has no connection: exact port first, then an all-ports
+ * service on the address (only looked for when one exists). */
+static __always_inline struct RvsSvc *svc_find(struct pkt *p)
+{
+	struct RvsSvcKey key = { .addr = p->daddr, .port = p->dport, .proto = p->proto };
+	struct RvsSvc *svc = bpf_map_lookup_elem(&services, &key);
+	struct RvsVip *vip;
+
+	if (svc)
+		return svc;
+	vip = bpf_map_lookup_elem(&vips, &p->daddr);
+	if (!vip || !(READ_ONCE(vip->flags) & RVS_VIP_F_PORT0))
+		return NULL;
+	key.port = 0;
+	return bpf_map_lookup_elem(&services, &key);
+}
+
+static __always_inline int forward(struct xdp_md *ctx, struct RvsConfig *cfg, struct RvsConn *c,
+				   struct pkt *p, __u64 now)
+{
+	__u32 slot = c->dest;
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
+
+	if (p->proto == IPPROTO_TCP)
+		conn_transition(cfg, c, input_dir(c->fwd), p->tcp_flags);
+	if (READ_ONCE(c->last_seen_ns) != now)
+		WRITE_ONCE(c->last_seen_ns, now);
+
+	/* IPVS with expire_nodest_conn = 0: packets of a removed real server's connections are
+	 * dropped until the entry expires. */
+	if (!d || READ_ONCE(d->generation) != c->dest_gen ||
+	    !(READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE))
+		return drop(RVS_STAT_DROP_DEST_UNAVAILABLE);
+
+	counters_in(&svc_stats, READ_ONCE(d->svc), p->ip_len);
+	counters_in(&dest_stats, slot, p->ip_len);
+	switch (c->fwd) {
+	case RVS_FWD_DROUTE:
+		return xmit_dr(ctx, p, d);
+	case RVS_FWD_LOCAL:
+		return pass(RVS_STAT_FWD_LOCAL);
+	default:
+		return drop(RVS_STAT_DROP_FWD_UNSUPPORTED);
+	}
+}
+
+SEC("xdp")
+int rvs_director(struct xdp_md *ctx)
+{
+	struct RvsConnKey key = {};
+	struct RvsConfig *cfg;
+	struct RvsConn *c;
+	struct RvsSvc *svc;
+	struct RvsDest *d;
+	struct pkt p = {};
+	__u32 dest;
+	__u64 now;
+	int verdict;
+
+	count(RVS_STAT_RX_FRAMES);
+	verdict = parse(ctx, &p);
+	if (verdict != PARSED)
+		return verdict;
+	cfg = config_get();
+	if (!cfg)
+		return XDP_PASS;
+
+	key.saddr = p.saddr;
+	key.daddr = p.daddr;
+	key.sport = p.sport;
+	key.dport = p.dport;
+	key.proto = p.proto;
+	now = bpf_ktime_get_coarse_ns();
+
+	c = conn_find(cfg, &key, &p, now);
+	if (c)
+		return forward(ctx, cfg, c, &p, now);
+
+	svc = svc_find(&p);
+	if (!svc)
+		return pass(RVS_STAT_PASS_NOT_SERVICE);
+	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
+	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
+		return drop(RVS_STAT_DROP_TCP_NO_CONN);
+	if (schedule(svc, &dest) < 0)
+		return drop(RVS_STAT_DROP_NO_DEST);
+	d = bpf_map_lookup_elem(&dests, &dest);
+	if (!d)
+		return drop(RVS_STAT_DROP_NO_DEST);
+	c = conn_create(cfg, &key, &p, dest, d, now);
+	if (!c)
+		return XDP_DROP;
+	return forward(ctx, cfg, c, &p, now);
+}
+
+/* Context of one sweep over the connection table. */
+struct sweep {
+	__u64 now;
+	__u64 expired;
+};
+
+static long sweep_one(void *map, struct RvsConnKey *key, struct RvsConn *c, void *ctx)
+{
+	struct sweep *s = ctx;
+	struct RvsConnKey k = *key;
+	struct RvsConfig *cfg = config_get();
+	__u32 state;
+
+	if (!cfg)
+		return 1;
+	state = READ_ONCE(c->state);
+	if (state == RVS_CONN_DEAD) {
+		bpf_map_delete_elem(&conns, &k);
+		return 0;
+	}
+	if (conn_expired(cfg, c, k.proto, state, s->now) && conn_kill(cfg, c, k.proto, state)) {
+		bpf_map_delete_elem(&conns, &k);
+		s->expired++;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int rvs_sweep(struct xdp_md *ctx)
+{
+	struct sweep s = { .now = bpf_ktime_get_coarse_ns() };
+
+	bpf_for_each_map_elem(&conns, sweep_one, &s, 0);
+	count_n(RVS_STAT_CONN_EXPIRED_SWEEP, s.expired);
+	return XDP_PASS;
+}

@@ -1,0 +1,124 @@
+/* Every map of the director, with its purpose. Maps are pinned by name under the instance's
+ * directory so that a restarted daemon finds the same connection table and forwarding goes on. */
+#ifndef RVS_MAPS_H
+#define RVS_MAPS_H
+
+#include "common.h"
+
+#define PIN_BY_NAME __uint(pinning, LIBBPF_PIN_BY_NAME)
+
+/* Virtual services by (address, port, protocol); updates replace whole elements. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RVS_MAX_SERVICES);
+	__type(key, struct RvsSvcKey);
+	__type(value, struct RvsSvc);
+	PIN_BY_NAME;
+} services SEC(".maps");
+
+/* Addresses that carry at least one virtual service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RVS_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct RvsVip);
+	PIN_BY_NAME;
+} vips SEC(".maps");
+
+/* Real servers by slot; the daemon writes fields with atomic stores through mmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RVS_MAX_DESTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsDest);
+	PIN_BY_NAME;
+} dests SEC(".maps");
+
+/* Active/inactive connection counts per real server, changed with atomic adds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RVS_MAX_DESTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsDestConns);
+	PIN_BY_NAME;
+} dest_conns SEC(".maps");
+
+/* Next hops: MAC addresses and egress interfaces; an entry never changes once published. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RVS_MAX_NEIGHS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsNeigh);
+	PIN_BY_NAME;
+} neighs SEC(".maps");
+
+/* Scheduling rings and destination lists of all services, as slot numbers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RVS_POOL_SIZE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+	PIN_BY_NAME;
+} pool SEC(".maps");
+
+/* Ring cursors, one cache line per service slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RVS_MAX_SERVICES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsSchedState);
+	PIN_BY_NAME;
+} sched SEC(".maps");
+
+/* Transition tables, timeouts and knobs precomputed by the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsConfig);
+	PIN_BY_NAME;
+} config SEC(".maps");
+
+/* The connection table; the loader sizes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RVS_DEFAULT_CONN_MAX);
+	__type(key, struct RvsConnKey);
+	__type(value, struct RvsConn);
+	PIN_BY_NAME;
+} conns SEC(".maps");
+
+/* Traffic counters per service slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RVS_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct RvsCounters);
+	PIN_BY_NAME;
+} svc_stats SEC(".maps");
+
+/* Traffic counters per real-server slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RVS_MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct RvsCounters);
+	PIN_BY_NAME;
+} dest_stats SEC(".maps");
+
+/* What happened to each packet, by RvsStat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RVS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	PIN_BY_NAME;
+} stats SEC(".maps");
+
+#endif

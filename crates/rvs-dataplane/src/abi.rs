@@ -1,0 +1,445 @@
+//! Types and constants shared by the BPF programs in `bpf/` and the Rust loader.
+//!
+//! This file is the one definition: `build.rs` runs cbindgen on it to generate `rvs_abi.h`, which
+//! the C includes. Everything here is `#[repr(C)]` plain data; addresses and ports are kept in
+//! network byte order exactly as they appear in packets, so the C never swaps bytes.
+//!
+//! Maps that the daemon changes while packets flow (`dests`, `dest_conns`, `neighs`, `config`,
+//! `sched`, `pool`) are mmapable arrays: the daemon writes single aligned fields with atomic stores
+//! and the program reads them with `READ_ONCE`, so no reader ever sees a torn value. The service
+//! map is a hash whose updates replace whole elements (RCU), for the same reason.
+
+/// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
+pub const RVS_ABI_VERSION: u32 = 1;
+
+/// Service slots (indexes into `svc_stats` and `sched`).
+pub const RVS_MAX_SERVICES: u32 = 4096;
+/// Real-server slots across all services (indexes into `dests`, `dest_conns`, `dest_stats`).
+pub const RVS_MAX_DESTS: u32 = 16384;
+/// Neighbour slots (next-hop MAC addresses and egress interfaces).
+pub const RVS_MAX_NEIGHS: u32 = 16384;
+/// Entries of the pool holding every service's scheduling ring and destination list.
+pub const RVS_POOL_SIZE: u32 = 1 << 20;
+/// Longest destination list a least-connection scheduler scans.
+pub const RVS_MAX_SVC_DESTS: u32 = 1024;
+/// Distinct virtual addresses.
+pub const RVS_MAX_VIPS: u32 = 4096;
+/// Default capacity of the connection table.
+pub const RVS_DEFAULT_CONN_MAX: u32 = 1 << 20;
+/// Width of the per-state tables (IPVS has 11 TCP states).
+pub const RVS_TCP_STATES: usize = 16;
+/// Value of `RvsConn::state` once an entry has been expired and its counts taken back.
+pub const RVS_CONN_DEAD: u32 = 0xff;
+/// The only state of a UDP connection.
+pub const RVS_UDP_STATE: u32 = 0;
+
+/// The state of a connection entry before its first packet (IPVS's `IP_VS_TCP_S_NONE`).
+pub const RVS_TCP_STATE_NONE: u32 = 0;
+
+/// Rows of the TCP transition table, by the flag that decides the transition (IPVS checks RST,
+/// then SYN, then FIN, then ACK); `RVS_TCP_ROW_NONE` is for segments with none of them.
+pub const RVS_TCP_ROW_SYN: usize = 0;
+/// FIN set (and not RST or SYN).
+pub const RVS_TCP_ROW_FIN: usize = 1;
+/// Only ACK among the four.
+pub const RVS_TCP_ROW_ACK: usize = 2;
+/// RST set.
+pub const RVS_TCP_ROW_RST: usize = 3;
+/// None of RST, SYN, FIN, ACK.
+pub const RVS_TCP_ROW_NONE: usize = 4;
+/// Number of rows.
+pub const RVS_TCP_ROWS: usize = 5;
+
+/// `RvsConfig::tcp_reuse`: a SYN on an entry in this state never starts a new connection.
+pub const RVS_REUSE_NEVER: u8 = 0;
+/// A SYN on an entry in this state starts a new connection (rescheduled).
+pub const RVS_REUSE_ALWAYS: u8 = 1;
+/// Only when the connection's replies bypass the director (DR, TUN, local).
+pub const RVS_REUSE_NOOUTPUT: u8 = 2;
+
+/// Direction of the TCP transition table: which way the packet travels.
+pub const RVS_DIR_INPUT: usize = 0;
+/// Replies from a real server (NAT only).
+pub const RVS_DIR_OUTPUT: usize = 1;
+/// Client packets of a connection whose replies bypass the director (DR, TUN).
+pub const RVS_DIR_INPUT_ONLY: usize = 2;
+
+/// `RvsDest::flags`: the destination exists in a service (not deleted, not in the trash).
+pub const RVS_DEST_F_AVAILABLE: u8 = 1;
+/// `RvsDest::flags`: the upper connection threshold is reached.
+pub const RVS_DEST_F_OVERLOAD: u8 = 2;
+
+/// `RvsNeigh::flags`: the MAC address is resolved.
+pub const RVS_NEIGH_F_VALID: u32 = 1;
+
+/// `RvsVip::flags`: at least one service on this address listens on port 0 (all ports).
+pub const RVS_VIP_F_PORT0: u32 = 1;
+
+/// Forwarding methods, numbered as IPVS's `IP_VS_CONN_F_*` forwarding values.
+pub const RVS_FWD_MASQ: u8 = 0;
+/// The real server is the director itself.
+pub const RVS_FWD_LOCAL: u8 = 1;
+/// IP-in-IP tunnelling.
+pub const RVS_FWD_TUNNEL: u8 = 2;
+/// Direct routing: only the MAC addresses are rewritten.
+pub const RVS_FWD_DROUTE: u8 = 3;
+
+/// The scheduler a service uses in the data plane.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RvsSched {
+    /// The service has no destination the data plane can use: new connections are dropped.
+    None = 0,
+    /// A precomputed ring walked with an atomic cursor (rr, wrr).
+    Ring = 1,
+    /// Least connections: minimum `active * 256 + inactive`.
+    Lc = 2,
+    /// Weighted least connections: minimum overhead / weight.
+    Wlc = 3,
+}
+
+/// Key of the `services` hash: a virtual address, port and protocol.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RvsSvcKey {
+    /// Virtual IPv4 address, network order.
+    pub addr: u32,
+    /// Virtual port, network order (0 for an all-ports service).
+    pub port: u16,
+    /// IP protocol number.
+    pub proto: u8,
+    /// Always zero.
+    pub pad: u8,
+}
+
+/// Value of the `services` hash. Replaced whole on every change.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsSvc {
+    /// Service slot: index into `svc_stats` and `sched`.
+    pub slot: u32,
+    /// An `RvsSched` value.
+    pub sched: u32,
+    /// Reserved for service flags (persistence, one-packet scheduling).
+    pub flags: u32,
+    /// Start of the scheduling ring in `pool` (ring schedulers).
+    pub ring_off: u32,
+    /// Length of the ring; 0 means no destination is available.
+    pub ring_len: u32,
+    /// Start of the destination list in `pool`, in IPVS's order (newest first).
+    pub list_off: u32,
+    /// Length of the destination list.
+    pub list_len: u32,
+    /// Always zero.
+    pub pad: u32,
+}
+
+/// A real server of one service (`dests`, mmapable, indexed by destination slot).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsDest {
+    /// Real server IPv4 address, network order.
+    pub addr: u32,
+    /// Real server port, network order.
+    pub port: u16,
+    /// Forwarding method, an `RVS_FWD_*` value.
+    pub fwd: u8,
+    /// `RVS_DEST_F_*` bits.
+    pub flags: u8,
+    /// Scheduling weight; 0 quiesces the server (no new connections).
+    pub weight: i32,
+    /// Bumped each time the slot is given to another destination.
+    pub generation: u32,
+    /// Neighbour slot holding the next hop's MAC address and egress interface.
+    pub neigh: u32,
+    /// Slot of the service this destination belongs to (for statistics).
+    pub svc: u32,
+}
+
+/// Connection counts of a destination (`dest_conns`, mmapable), changed with atomic adds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsDestConns {
+    /// Connections in an active state (ipvsadm's ActiveConn).
+    pub active: i32,
+    /// Connections in any other state (InActConn).
+    pub inactive: i32,
+    /// Persistence templates bound to this destination (PersistConn).
+    pub persist: i32,
+    /// Always zero.
+    pub pad: i32,
+}
+
+/// Where and how to send a frame to a next hop (`neighs`, mmapable).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsNeigh {
+    /// The next hop's MAC address.
+    pub dst_mac: [u8; 6],
+    /// The egress interface's MAC address.
+    pub src_mac: [u8; 6],
+    /// Egress interface index.
+    pub ifindex: u32,
+    /// `RVS_NEIGH_F_*` bits.
+    pub flags: u32,
+    /// Always zero.
+    pub pad: u32,
+}
+
+/// A virtual address (`vips` hash, keyed by the address in network order).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsVip {
+    /// `RVS_VIP_F_*` bits.
+    pub flags: u32,
+    /// Number of services on the address.
+    pub services: u32,
+}
+
+/// Scheduling state of a service (`sched`, mmapable), one cache line each.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsSchedState {
+    /// Ring cursor, advanced with an atomic fetch-and-add per new connection.
+    pub cursor: u64,
+    /// Keeps services on separate cache lines.
+    pub pad: [u64; 7],
+}
+
+/// Key of the connection table: the client's 5-tuple as the director receives it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RvsConnKey {
+    /// Client address, network order.
+    pub saddr: u32,
+    /// Virtual address, network order.
+    pub daddr: u32,
+    /// Client port, network order.
+    pub sport: u16,
+    /// Virtual port, network order.
+    pub dport: u16,
+    /// IP protocol number.
+    pub proto: u8,
+    /// Always zero.
+    pub pad: [u8; 3],
+}
+
+/// A connection entry (value of the `conns` hash).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsConn {
+    /// Coarse monotonic time of the last packet (`CLOCK_MONOTONIC_COARSE`, ns).
+    pub last_seen_ns: u64,
+    /// Protocol state (`TcpState` numbering, `RVS_UDP_STATE`), or `RVS_CONN_DEAD`. Changed only
+    /// with compare-and-swap, so that exactly one CPU accounts for each transition.
+    pub state: u32,
+    /// Reserved for connection flags (templates, one-packet).
+    pub flags: u32,
+    /// Destination slot the connection is bound to.
+    pub dest: u32,
+    /// `RvsDest::generation` when the connection was bound.
+    pub dest_gen: u32,
+    /// Forwarding method at binding time.
+    pub fwd: u8,
+    /// Always zero.
+    pub pad: [u8; 7],
+}
+
+/// Per-service and per-destination traffic counters (per-CPU arrays `svc_stats`, `dest_stats`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsCounters {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Packets from clients.
+    pub inpkts: u64,
+    /// Packets from real servers (NAT replies).
+    pub outpkts: u64,
+    /// Bytes from clients (IP length, as IPVS counts).
+    pub inbytes: u64,
+    /// Bytes from real servers.
+    pub outbytes: u64,
+}
+
+/// Run-time settings (`config`, mmapable, one element).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RvsConfig {
+    /// `RVS_ABI_VERSION` of the program that created the maps.
+    pub abi_version: u32,
+    /// Reserved for knobs; always zero.
+    pub flags: u32,
+    /// TCP transitions: `[direction][RVS_TCP_ROW_*][state] -> state`.
+    pub tcp_next: [[[u8; RVS_TCP_STATES]; RVS_TCP_ROWS]; 3],
+    /// What a SYN does to an existing entry in each state (`RVS_REUSE_*`), derived from IPVS's
+    /// `conn_reuse_mode`.
+    pub tcp_reuse: [u8; RVS_TCP_STATES],
+    /// 1 where a TCP state counts as active (ActiveConn), else 0.
+    pub tcp_active: [u8; RVS_TCP_STATES],
+    /// Timeout of each TCP state, ns.
+    pub tcp_timeout_ns: [u64; RVS_TCP_STATES],
+    /// Timeout of UDP connections, ns.
+    pub udp_timeout_ns: u64,
+}
+
+impl Default for RvsConfig {
+    fn default() -> Self {
+        Self {
+            abi_version: RVS_ABI_VERSION,
+            flags: 0,
+            tcp_next: [[[0; RVS_TCP_STATES]; RVS_TCP_ROWS]; 3],
+            tcp_reuse: [0; RVS_TCP_STATES],
+            tcp_active: [0; RVS_TCP_STATES],
+            tcp_timeout_ns: [0; RVS_TCP_STATES],
+            udp_timeout_ns: 0,
+        }
+    }
+}
+
+/// Named per-CPU counters of what the program did with each packet (`stats`).
+///
+/// Every pass for a reason and every drop has its own counter; see [`RvsStat::name`].
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RvsStat {
+    /// Frames seen by the director program.
+    RxFrames = 0,
+    /// Passed: shorter than an Ethernet header.
+    PassShortEth,
+    /// Passed: not IPv4 (ARP, IPv6, VLAN …).
+    PassNotIpv4,
+    /// Passed: IPv4 header malformed (IHL < 5, past the frame, bad total length, not version 4);
+    /// the kernel drops these itself.
+    PassIpMalformed,
+    /// Passed: not TCP or UDP (ICMP, VRRP, …).
+    PassNotTcpUdp,
+    /// Passed: TCP/UDP to an address and port that is no virtual service.
+    PassNotService,
+    /// Passed: a fragment not addressed to a virtual address.
+    PassFragment,
+    /// Dropped: a fragment addressed to a virtual address (not reassembled yet).
+    DropFragment,
+    /// Dropped: IPv4 options in a packet to a virtual address.
+    DropIpOptions,
+    /// Passed: truncated or malformed TCP/UDP header not addressed to a virtual address.
+    PassL4Malformed,
+    /// Dropped: truncated or malformed TCP/UDP header addressed to a virtual address.
+    DropL4Malformed,
+    /// Dropped: TCP segment without SYN and without a connection entry.
+    DropTcpNoConn,
+    /// Dropped: the scheduler found no available destination.
+    DropNoDest,
+    /// Dropped: the connection table is full.
+    DropConnTableFull,
+    /// Dropped: the connection's destination was removed (IPVS's `expire_nodest_conn = 0`).
+    DropDestUnavailable,
+    /// Dropped: the next hop's MAC address is not resolved yet.
+    DropNoNeigh,
+    /// Dropped: forwarding method not supported by this data plane yet.
+    DropFwdUnsupported,
+    /// Passed to the local stack: the real server is the director itself.
+    FwdLocal,
+    /// Forwarded in DR mode back out of the receiving interface (`XDP_TX`).
+    FwdDrTx,
+    /// Forwarded in DR mode out of another interface (`bpf_redirect`).
+    FwdDrRedirect,
+    /// Connection entries created.
+    ConnCreated,
+    /// Connection entries replaced by a new connection reusing the same ports.
+    ConnReused,
+    /// Connection entries expired by a packet arriving after the timeout.
+    ConnExpiredInline,
+    /// Connection entries expired by the sweeper.
+    ConnExpiredSweep,
+    /// Number of counters (not a counter).
+    Max,
+}
+
+impl RvsStat {
+    /// Every counter, in index order.
+    pub const ALL: [RvsStat; RvsStat::Max as usize] = [
+        RvsStat::RxFrames,
+        RvsStat::PassShortEth,
+        RvsStat::PassNotIpv4,
+        RvsStat::PassIpMalformed,
+        RvsStat::PassNotTcpUdp,
+        RvsStat::PassNotService,
+        RvsStat::PassFragment,
+        RvsStat::DropFragment,
+        RvsStat::DropIpOptions,
+        RvsStat::PassL4Malformed,
+        RvsStat::DropL4Malformed,
+        RvsStat::DropTcpNoConn,
+        RvsStat::DropNoDest,
+        RvsStat::DropConnTableFull,
+        RvsStat::DropDestUnavailable,
+        RvsStat::DropNoNeigh,
+        RvsStat::DropFwdUnsupported,
+        RvsStat::FwdLocal,
+        RvsStat::FwdDrTx,
+        RvsStat::FwdDrRedirect,
+        RvsStat::ConnCreated,
+        RvsStat::ConnReused,
+        RvsStat::ConnExpiredInline,
+        RvsStat::ConnExpiredSweep,
+    ];
+
+    /// The counter's name as operators see it (`rvs stats`, metrics).
+    pub const fn name(self) -> &'static str {
+        match self {
+            RvsStat::RxFrames => "rx_frames",
+            RvsStat::PassShortEth => "pass_short_eth",
+            RvsStat::PassNotIpv4 => "pass_not_ipv4",
+            RvsStat::PassIpMalformed => "pass_ip_malformed",
+            RvsStat::PassNotTcpUdp => "pass_not_tcp_udp",
+            RvsStat::PassNotService => "pass_not_service",
+            RvsStat::PassFragment => "pass_fragment",
+            RvsStat::DropFragment => "drop_fragment",
+            RvsStat::DropIpOptions => "drop_ip_options",
+            RvsStat::PassL4Malformed => "pass_l4_malformed",
+            RvsStat::DropL4Malformed => "drop_l4_malformed",
+            RvsStat::DropTcpNoConn => "drop_tcp_no_conn",
+            RvsStat::DropNoDest => "drop_no_dest",
+            RvsStat::DropConnTableFull => "drop_conn_table_full",
+            RvsStat::DropDestUnavailable => "drop_dest_unavailable",
+            RvsStat::DropNoNeigh => "drop_no_neigh",
+            RvsStat::DropFwdUnsupported => "drop_fwd_unsupported",
+            RvsStat::FwdLocal => "fwd_local",
+            RvsStat::FwdDrTx => "fwd_dr_tx",
+            RvsStat::FwdDrRedirect => "fwd_dr_redirect",
+            RvsStat::ConnCreated => "conn_created",
+            RvsStat::ConnReused => "conn_reused",
+            RvsStat::ConnExpiredInline => "conn_expired_inline",
+            RvsStat::ConnExpiredSweep => "conn_expired_sweep",
+            RvsStat::Max => "max",
+        }
+    }
+}
+
+// The layouts are part of the contract with the C: pin their sizes so that an accidental change
+// fails the build instead of corrupting maps that outlive the daemon.
+const _: () = {
+    assert!(core::mem::size_of::<RvsSvcKey>() == 8);
+    assert!(core::mem::size_of::<RvsSvc>() == 32);
+    assert!(core::mem::size_of::<RvsDest>() == 24);
+    assert!(core::mem::size_of::<RvsDestConns>() == 16);
+    assert!(core::mem::size_of::<RvsNeigh>() == 24);
+    assert!(core::mem::size_of::<RvsSchedState>() == 64);
+    assert!(core::mem::size_of::<RvsConnKey>() == 16);
+    assert!(core::mem::size_of::<RvsConn>() == 32);
+    assert!(core::mem::size_of::<RvsCounters>() == 40);
+};
+
+// SAFETY (for all impls below): plain `#[repr(C)]` data without padding holes that matter and
+// valid for any bit pattern, as aya requires of map keys and values.
+unsafe impl aya::Pod for RvsSvcKey {}
+unsafe impl aya::Pod for RvsSvc {}
+unsafe impl aya::Pod for RvsVip {}
+unsafe impl aya::Pod for RvsConnKey {}
+unsafe impl aya::Pod for RvsConn {}
+unsafe impl aya::Pod for RvsCounters {}
+unsafe impl aya::Pod for RvsDest {}
+unsafe impl aya::Pod for RvsDestConns {}
+unsafe impl aya::Pod for RvsNeigh {}
+unsafe impl aya::Pod for RvsSchedState {}
+unsafe impl aya::Pod for RvsConfig {}

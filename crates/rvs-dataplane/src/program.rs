@@ -1,0 +1,333 @@
+//! Programming the data plane: services, real servers, next hops and settings, written so that
+//! packets in flight always see a consistent picture.
+//!
+//! Order of publication: a destination slot and its neighbour are written before any service
+//! lists the slot; a service's ring and list are written into a fresh pool region before the
+//! service's hash entry (which points at them) is replaced; old regions are freed after a grace
+//! period.
+
+use std::{collections::HashMap, net::Ipv4Addr, sync::atomic::Ordering, time::Duration};
+
+use aya::maps::MapError;
+
+use crate::{
+    abi::*,
+    alloc::{Region, RegionAllocator},
+    error::DataplaneError,
+    loader::Dataplane,
+};
+
+/// How a service picks real servers in the data plane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchedSpec {
+    /// No usable destination: new connections are dropped (counted).
+    None,
+    /// A precomputed ring of destination slots, and the cursor to start from.
+    Ring {
+        /// Destination slots in pick order.
+        ring: Vec<u32>,
+        /// Cursor value to store, or `None` to keep the current one.
+        cursor: Option<u64>,
+    },
+    /// Least connections over `dests`.
+    Lc,
+    /// Weighted least connections over `dests`.
+    Wlc,
+}
+
+/// A virtual service as the data plane sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// Service slot (stable for the service's life).
+    pub slot: u32,
+    /// Virtual address.
+    pub addr: Ipv4Addr,
+    /// Virtual port (0: all ports).
+    pub port: u16,
+    /// IP protocol number.
+    pub proto: u8,
+    /// Scheduler.
+    pub sched: SchedSpec,
+    /// Destination slots in IPVS's list order (newest first), only those the data plane forwards to.
+    pub dests: Vec<u32>,
+}
+
+/// A real server of a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DestSpec {
+    /// Real server address.
+    pub addr: Ipv4Addr,
+    /// Real server port.
+    pub port: u16,
+    /// `RVS_FWD_*`.
+    pub fwd: u8,
+    /// Weight.
+    pub weight: i32,
+    /// Upper threshold reached.
+    pub overloaded: bool,
+    /// Slot of its service.
+    pub svc: u32,
+    /// Neighbour slot of its next hop.
+    pub neigh: u32,
+}
+
+/// A resolved next hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighSpec {
+    /// Next hop MAC.
+    pub dst_mac: [u8; 6],
+    /// Egress interface MAC.
+    pub src_mac: [u8; 6],
+    /// Egress interface index.
+    pub ifindex: u32,
+}
+
+/// What the programmer remembers about an installed service.
+#[derive(Clone, Copy, Debug)]
+struct Installed {
+    key: RvsSvcKey,
+    ring: Region,
+    list: Region,
+}
+
+/// Book-keeping of what is installed, owned by the daemon next to its `Dataplane`.
+#[derive(Debug)]
+pub struct Programmer {
+    regions: RegionAllocator,
+    services: HashMap<u32, Installed>,
+}
+
+impl Default for Programmer {
+    fn default() -> Self {
+        Self { regions: RegionAllocator::new(RVS_POOL_SIZE), services: HashMap::new() }
+    }
+}
+
+fn map_err(name: &'static str) -> impl FnOnce(MapError) -> DataplaneError {
+    move |source| DataplaneError::Map { name, source }
+}
+
+fn svc_key(addr: Ipv4Addr, port: u16, proto: u8) -> RvsSvcKey {
+    RvsSvcKey { addr: u32::from(addr).to_be(), port: port.to_be(), proto, pad: 0 }
+}
+
+impl Programmer {
+    /// Writes a destination into a slot that no service references yet (a new or reused slot):
+    /// a new generation, zeroed connection counts, then the fields.
+    pub fn install_dest(&self, dp: &Dataplane, slot: u32, spec: &DestSpec) -> Result<(), DataplaneError> {
+        let dests = &dp.maps.dests;
+        let old = dests.read(slot).ok_or(DataplaneError::SlotRange { what: "dest", slot, max: dests.len() })?;
+        dp.maps.dest_conns.write_unpublished(slot, RvsDestConns::default());
+        dests.write_unpublished(
+            slot,
+            RvsDest {
+                addr: u32::from(spec.addr).to_be(),
+                port: spec.port.to_be(),
+                fwd: spec.fwd,
+                flags: dest_flags(spec),
+                weight: spec.weight,
+                generation: old.generation.wrapping_add(1),
+                neigh: spec.neigh,
+                svc: spec.svc,
+            },
+        );
+        Ok(())
+    }
+
+    /// Changes the mutable fields of a live destination with single atomic stores.
+    pub fn update_dest(&self, dp: &Dataplane, slot: u32, spec: &DestSpec) -> Result<(), DataplaneError> {
+        let dests = &dp.maps.dests;
+        let range = || DataplaneError::SlotRange { what: "dest", slot, max: dests.len() };
+        dests.atomic_u32(slot, |d| unsafe { &raw mut (*d).neigh }).ok_or_else(range)?.store(spec.neigh, Ordering::Release);
+        dests.atomic_u32(slot, |d| unsafe { &raw mut (*d).svc }).ok_or_else(range)?.store(spec.svc, Ordering::Release);
+        dests.atomic_i32(slot, |d| unsafe { &raw mut (*d).weight }).ok_or_else(range)?.store(spec.weight, Ordering::Release);
+        dests.atomic_u8(slot, |d| unsafe { &raw mut (*d).fwd }).ok_or_else(range)?.store(spec.fwd, Ordering::Release);
+        dests.atomic_u8(slot, |d| unsafe { &raw mut (*d).flags }).ok_or_else(range)?.store(dest_flags(spec), Ordering::Release);
+        Ok(())
+    }
+
+    /// Marks a destination removed: its connections' packets are dropped from now on (IPVS with
+    /// `expire_nodest_conn = 0`) until they expire; its counts drain as they do.
+    pub fn retire_dest(&self, dp: &Dataplane, slot: u32) {
+        if let Some(flags) = dp.maps.dests.atomic_u8(slot, |d| unsafe { &raw mut (*d).flags }) {
+            flags.store(0, Ordering::Release);
+        }
+    }
+
+    /// Current connection counts of a destination slot.
+    pub fn dest_conns(&self, dp: &Dataplane, slot: u32) -> RvsDestConns {
+        dp.maps.dest_conns.read(slot).unwrap_or_default()
+    }
+
+    /// Writes a neighbour slot that no destination references yet.
+    pub fn install_neigh(&self, dp: &Dataplane, slot: u32, spec: Option<&NeighSpec>) -> Result<(), DataplaneError> {
+        let value = match spec {
+            Some(n) => RvsNeigh {
+                dst_mac: n.dst_mac,
+                src_mac: n.src_mac,
+                ifindex: n.ifindex,
+                flags: RVS_NEIGH_F_VALID,
+                pad: 0,
+            },
+            None => RvsNeigh::default(),
+        };
+        if dp.maps.neighs.write_unpublished(slot, value) {
+            Ok(())
+        } else {
+            Err(DataplaneError::SlotRange { what: "neigh", slot, max: dp.maps.neighs.len() })
+        }
+    }
+
+    /// Installs or replaces a service.
+    pub fn install_service(
+        &mut self,
+        dp: &mut Dataplane,
+        spec: &ServiceSpec,
+        now: Duration,
+    ) -> Result<(), DataplaneError> {
+        let key = svc_key(spec.addr, spec.port, spec.proto);
+        let (sched, ring_src, cursor) = match &spec.sched {
+            SchedSpec::None => (RvsSched::None, &[][..], None),
+            SchedSpec::Ring { ring, cursor } => (RvsSched::Ring, &ring[..], *cursor),
+            SchedSpec::Lc => (RvsSched::Lc, &[][..], None),
+            SchedSpec::Wlc => (RvsSched::Wlc, &[][..], None),
+        };
+        let ring = self.write_region(dp, ring_src, now)?;
+        let list = match self.write_region(dp, &spec.dests, now) {
+            Ok(list) => list,
+            Err(e) => {
+                self.regions.release(ring, now);
+                return Err(e);
+            }
+        };
+        if let Some(cursor) = cursor {
+            if let Some(c) = dp.maps.sched.atomic_u64(spec.slot, |s| unsafe { &raw mut (*s).cursor }) {
+                c.store(cursor, Ordering::Release);
+            }
+        }
+        let value = RvsSvc {
+            slot: spec.slot,
+            sched: sched as u32,
+            flags: 0,
+            ring_off: ring.off,
+            ring_len: ring.len,
+            list_off: list.off,
+            list_len: list.len,
+            pad: 0,
+        };
+        dp.maps.services.insert(key, value, 0).map_err(map_err("services"))?;
+        let previous = self.services.insert(spec.slot, Installed { key, ring, list });
+        if let Some(old) = previous {
+            self.regions.release(old.ring, now);
+            self.regions.release(old.list, now);
+            if old.key != key {
+                dp.maps.services.remove(&old.key).map_err(map_err("services"))?;
+            }
+        }
+        self.refresh_vips(dp)
+    }
+
+    /// Removes a service; its connections keep their destinations until they expire.
+    pub fn remove_service(&mut self, dp: &mut Dataplane, slot: u32, now: Duration) -> Result<(), DataplaneError> {
+        let Some(old) = self.services.remove(&slot) else { return Ok(()) };
+        match dp.maps.services.remove(&old.key) {
+            Ok(()) | Err(MapError::KeyNotFound) => {}
+            Err(e) => return Err(map_err("services")(e)),
+        }
+        self.regions.release(old.ring, now);
+        self.regions.release(old.list, now);
+        self.refresh_vips(dp)
+    }
+
+    /// The ring cursor of a service slot (how many ring picks were made).
+    pub fn cursor(&self, dp: &Dataplane, slot: u32) -> u64 {
+        dp.maps.sched.atomic_u64(slot, |s| unsafe { &raw mut (*s).cursor }).map_or(0, |c| c.load(Ordering::Acquire))
+    }
+
+    /// The ring installed for a service slot.
+    pub fn ring(&self, dp: &Dataplane, slot: u32) -> Vec<u32> {
+        self.services.get(&slot).map_or_else(Vec::new, |s| read_region(dp, s.ring))
+    }
+
+    /// Installs the run-time settings (tables and timeouts); fields are written one by one with
+    /// atomic stores because the programs read them live.
+    pub fn set_config(&self, dp: &Dataplane, cfg: &RvsConfig) {
+        let config = &dp.maps.config;
+        let Some(p) = config.get(0) else { return };
+        // Byte tables: single-byte stores are never torn.
+        // SAFETY: p points at the one config element; we write its byte arrays in place.
+        unsafe {
+            let next = &raw mut (*p).tcp_next;
+            for (d, dir) in cfg.tcp_next.iter().enumerate() {
+                for (r, row) in dir.iter().enumerate() {
+                    for (s, &v) in row.iter().enumerate() {
+                        std::ptr::write_volatile(&raw mut (*next)[d][r][s], v);
+                    }
+                }
+            }
+            for (s, &v) in cfg.tcp_reuse.iter().enumerate() {
+                std::ptr::write_volatile(&raw mut (*p).tcp_reuse[s], v);
+            }
+            for (s, &v) in cfg.tcp_active.iter().enumerate() {
+                std::ptr::write_volatile(&raw mut (*p).tcp_active[s], v);
+            }
+        }
+        for (s, &v) in cfg.tcp_timeout_ns.iter().enumerate() {
+            if let Some(a) = config.atomic_u64(0, |c| unsafe { &raw mut (*c).tcp_timeout_ns[s] }) {
+                a.store(v, Ordering::Release);
+            }
+        }
+        if let Some(a) = config.atomic_u64(0, |c| unsafe { &raw mut (*c).udp_timeout_ns }) {
+            a.store(cfg.udp_timeout_ns, Ordering::Release);
+        }
+    }
+
+    fn write_region(&mut self, dp: &Dataplane, src: &[u32], now: Duration) -> Result<Region, DataplaneError> {
+        let len = u32::try_from(src.len()).map_err(|_| pool_full(src.len()))?;
+        let region = self.regions.alloc(len, now).ok_or_else(|| pool_full(src.len()))?;
+        for (i, &v) in src.iter().enumerate() {
+            // Entries of a fresh region are not reachable yet; plain stores suffice.
+            if let Some(a) = dp.maps.pool.atomic_u32(region.off + i as u32, |p| p) {
+                a.store(v, Ordering::Relaxed);
+            }
+        }
+        std::sync::atomic::fence(Ordering::Release);
+        Ok(region)
+    }
+
+    /// Recomputes the virtual-address set from the installed services.
+    fn refresh_vips(&mut self, dp: &mut Dataplane) -> Result<(), DataplaneError> {
+        let mut wanted: HashMap<u32, RvsVip> = HashMap::new();
+        for s in self.services.values() {
+            let v = wanted.entry(s.key.addr).or_default();
+            v.services += 1;
+            if s.key.port == 0 {
+                v.flags |= RVS_VIP_F_PORT0;
+            }
+        }
+        let present: Vec<u32> = dp.maps.vips.keys().filter_map(Result::ok).collect();
+        for addr in present {
+            if !wanted.contains_key(&addr) {
+                dp.maps.vips.remove(&addr).map_err(map_err("vips"))?;
+            }
+        }
+        for (addr, vip) in wanted {
+            dp.maps.vips.insert(addr, vip, 0).map_err(map_err("vips"))?;
+        }
+        Ok(())
+    }
+}
+
+fn dest_flags(spec: &DestSpec) -> u8 {
+    RVS_DEST_F_AVAILABLE | if spec.overloaded { RVS_DEST_F_OVERLOAD } else { 0 }
+}
+
+fn pool_full(len: usize) -> DataplaneError {
+    DataplaneError::SlotRange { what: "pool region of length", slot: u32::try_from(len).unwrap_or(u32::MAX), max: RVS_POOL_SIZE }
+}
+
+fn read_region(dp: &Dataplane, region: Region) -> Vec<u32> {
+    (region.off..region.off + region.len)
+        .filter_map(|i| dp.maps.pool.atomic_u32(i, |p| p).map(|a| a.load(Ordering::Acquire)))
+        .collect()
+}
