@@ -21,23 +21,26 @@ static __always_inline int dest_eligible(struct RvsDest *d)
 
 static __always_inline int sched_ring(struct RvsSvc *svc, __u32 *dest)
 {
-	struct RvsSchedState *st;
+	struct RvsSchedState *st = bpf_map_lookup_elem(&sched, &svc->slot);
 	int i;
 
-	if (!svc->ring_len)
-		return -1;
-	st = bpf_map_lookup_elem(&sched, &svc->slot);
 	if (!st)
 		return -1;
+	/* The cursor counts pick attempts, failed ones included: the daemon recovers IPVS's
+	 * scheduler state from it (a failed wrr pick changes that state too). */
 	for (i = 0; i < RING_TRIES; i++) {
 		__u64 n = __sync_fetch_and_add(&st->cursor, 1);
-		__u32 idx = svc->ring_off + (__u32)(n % svc->ring_len);
-		__u32 *slot = bpf_map_lookup_elem(&pool, &idx);
+		__u32 idx, *slot;
 		struct RvsDest *d;
 
+		if (!svc->ring_len)
+			return -1;
+		idx = svc->ring_off + (__u32)(n % svc->ring_len);
+		slot = bpf_map_lookup_elem(&pool, &idx);
 		if (!slot)
 			return -1;
 		d = bpf_map_lookup_elem(&dests, slot);
+		/* Only a ring older than a weight or availability change meets an unusable entry. */
 		if (d && dest_eligible(d)) {
 			*dest = *slot;
 			return 0;

@@ -4,12 +4,15 @@ pub mod abi;
 pub mod alloc;
 pub mod attach;
 pub mod bpffs;
+pub mod config;
 pub mod error;
 pub mod loader;
 pub mod maps;
 pub mod mmap;
+pub mod neigh;
 pub mod object;
 pub mod program;
+pub mod readout;
 
 pub use attach::AttachMode;
 pub use error::DataplaneError;

@@ -11,6 +11,7 @@ use crate::{
     abi::{RVS_ABI_VERSION, RvsConfig},
     attach::{AttachMode, auto_prefers_native, driver_name},
     bpffs,
+    config::{ConnSettings, build_config},
     error::DataplaneError,
     maps::Maps,
     mmap::MmapArray,
@@ -193,9 +194,10 @@ fn check_pinned_abi(pin_dir: &Path) -> Result<(), DataplaneError> {
     Ok(())
 }
 
+/// IPVS's default tables and timeouts, so that fresh maps are usable before the daemon applies
+/// its own settings.
 fn init_config(config: &MmapArray<RvsConfig>) {
-    if let Some(p) = config.get(0) {
-        // SAFETY: fresh maps are not yet attached, so nothing reads the element concurrently.
-        unsafe { std::ptr::write_volatile(p, RvsConfig::default()) };
-    }
+    let cfg = build_config(&rvs_core::conn::Timeouts::default(), ConnSettings::default());
+    // Fresh maps are not attached yet, so nothing reads the element concurrently.
+    config.write_unpublished(0, cfg);
 }
