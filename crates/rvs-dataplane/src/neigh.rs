@@ -53,6 +53,17 @@ pub enum Route {
     },
 }
 
+/// The kind of route the kernel has for an address (as `inet_addr_type()` sees it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteKind {
+    /// One of the director's own addresses.
+    Local,
+    /// A broadcast address.
+    Broadcast,
+    /// Anything else that is routable.
+    Unicast,
+}
+
 /// A fully resolved next hop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NextHop {
@@ -101,6 +112,39 @@ impl Resolver {
         }
         let ifindex = ifindex.ok_or(NeighError::NoRoute(dst))?;
         Ok(Route::Via { ifindex, next_hop: gateway.unwrap_or(dst), gateway: gateway.is_some() })
+    }
+
+    /// The kind of the kernel's route to `addr`, or `None` when there is no route.
+    pub async fn route_kind(&self, addr: Ipv4Addr) -> Option<RouteKind> {
+        let msg = RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(addr, 32).build();
+        let mut routes = self.handle.route().get(msg).execute();
+        let route = routes.try_next().await.ok()??;
+        Some(match route.header.kind {
+            RouteType::Local => RouteKind::Local,
+            RouteType::Broadcast => RouteKind::Broadcast,
+            _ => RouteKind::Unicast,
+        })
+    }
+
+    /// Every interface's name and MTU.
+    pub async fn link_mtus(&self) -> Result<Vec<(String, u32)>, NeighError> {
+        let mut out = Vec::new();
+        let mut links = self.handle.link().get().execute();
+        while let Some(link) = links.try_next().await? {
+            let mut name = None;
+            let mut mtu = None;
+            for attr in link.attributes {
+                match attr {
+                    LinkAttribute::IfName(n) => name = Some(n),
+                    LinkAttribute::Mtu(m) => mtu = Some(m),
+                    _ => {}
+                }
+            }
+            if let (Some(n), Some(m)) = (name, mtu) {
+                out.push((n, m));
+            }
+        }
+        Ok(out)
     }
 
     /// Whether `addr` is one of the director's own addresses.

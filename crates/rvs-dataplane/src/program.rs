@@ -154,6 +154,24 @@ impl Programmer {
         }
     }
 
+    /// Empties the configuration an earlier, uncleanly stopped run left in reused maps: services
+    /// and virtual addresses go, destinations become unavailable (their generations stay, so
+    /// reused slots still move on to new generations). Connection entries stay and expire.
+    pub fn clear_stale(&mut self, dp: &mut Dataplane) -> Result<(), DataplaneError> {
+        let keys: Vec<RvsSvcKey> = dp.maps.services.keys().filter_map(Result::ok).collect();
+        for k in keys {
+            dp.maps.services.remove(&k).map_err(map_err("services"))?;
+        }
+        let vips: Vec<u32> = dp.maps.vips.keys().filter_map(Result::ok).collect();
+        for v in vips {
+            dp.maps.vips.remove(&v).map_err(map_err("vips"))?;
+        }
+        for slot in 0..dp.maps.dests.len() {
+            self.retire_dest(dp, slot);
+        }
+        Ok(())
+    }
+
     /// Current connection counts of a destination slot.
     pub fn dest_conns(&self, dp: &Dataplane, slot: u32) -> RvsDestConns {
         dp.maps.dest_conns.read(slot).unwrap_or_default()

@@ -216,6 +216,32 @@ impl Host {
         Process::start(command, self.netns(), ns, Some(log))
     }
 
+    /// Starts a daemon in this host that outlives the calling process (for `rvs lab up`): its
+    /// output goes to `log`, and it runs until killed or until the lab is taken down with
+    /// [`crate::down_prefix`]. Returns its pid.
+    pub fn spawn_daemon<I, S>(&self, program: &str, args: I, log: &std::path::Path) -> Result<u32>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(program);
+        command.args(args);
+        let describe = crate::spawn::describe(&command);
+        let failed = |source: std::io::Error| LabError::Spawn {
+            command: describe.clone(),
+            source,
+        };
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(&failed)?;
+        }
+        let out = std::fs::File::create(log).map_err(&failed)?;
+        let err = out.try_clone().map_err(&failed)?;
+        command.stdin(std::process::Stdio::null()).stdout(out).stderr(err);
+        crate::spawn::detach(&mut command, Arc::new(open_netns(self.netns())?));
+        let child = command.spawn().map_err(&failed)?;
+        Ok(child.id())
+    }
+
     /// [`Host::spawn`] for a command built by the caller, whose stdio is left as the caller set
     /// it (by default: inherited from this process).
     pub fn spawn_command(&self, command: Command) -> Result<Process> {

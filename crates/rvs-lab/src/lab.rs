@@ -237,6 +237,17 @@ impl Lab {
 
     /// Tears the lab down: kills every process in its namespaces, deletes every namespace with
     /// its prefix, its pinned BPF objects and its logs (kept if this thread is panicking).
+    /// Leaves the lab running after this value is gone (for `rvs lab up`); [`crate::down_prefix`]
+    /// takes it down later.
+    pub fn keep(self) {
+        self.disarm();
+    }
+
+    /// As [`Lab::keep`], in place: dropping this value no longer takes the lab down.
+    pub fn disarm(&self) {
+        self.is_down.store(true, Ordering::SeqCst);
+    }
+
     /// Calling it again does nothing.
     pub fn down(&self) -> Result<DownReport> {
         self.is_down.store(true, Ordering::SeqCst);

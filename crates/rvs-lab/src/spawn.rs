@@ -90,6 +90,26 @@ pub(crate) fn confine(command: &mut Command, netns: Option<Arc<File>>) {
     unsafe { command.pre_exec(hook) };
 }
 
+/// Arranges for `command` to run in the namespace `netns` refers to as a daemon that outlives
+/// this process: its own session, no death signal. `rvs lab down` (`down_prefix`) kills it with
+/// everything else still running in the lab's namespaces.
+pub(crate) fn detach(command: &mut Command, netns: Arc<File>) {
+    let hook = move || -> io::Result<()> {
+        // Only async-signal-safe calls from here on: this runs in the forked child.
+        // SAFETY: setsid has no memory effects.
+        if unsafe { libc::setsid() } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor is kept open by the Arc this closure owns.
+        if unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: as in `confine`, the hook only makes raw system calls.
+    unsafe { command.pre_exec(hook) };
+}
+
 /// A shell-like rendering of `command` for error messages: `program arg1 arg2`.
 pub(crate) fn describe(command: &Command) -> String {
     let mut text = quote(command.get_program());

@@ -1,1 +1,87 @@
-fn main() {}
+//! rvs, the friendly tool around rvsd and rvsadm: `rvs lab` builds the seed tutorials'
+//! topologies in network namespaces and runs them.
+
+mod lab;
+mod tools;
+
+use std::net::SocketAddr;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// rvs: lab topologies and tools for the rvs director.
+#[derive(Debug, Parser)]
+#[command(name = "rvs", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The seed tutorials' clusters in network namespaces on this machine (root).
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LabCommand {
+    /// Builds a topology, starts the real servers and rvsd, and configures it as the seed does.
+    Up {
+        /// Which seed topology: `dr` (seed 000: client, router, director, two web servers).
+        topology: lab::Topology,
+        /// Prefix of the lab's namespaces.
+        #[arg(long, default_value = lab::DEFAULT_PREFIX)]
+        prefix: String,
+    },
+    /// Runs the seed's experiment: up, ten requests from the client, the tables, down.
+    Demo {
+        /// Which seed topology.
+        #[arg(default_value = "dr")]
+        topology: lab::Topology,
+        /// Prefix of the lab's namespaces.
+        #[arg(long, default_value = lab::DEFAULT_PREFIX)]
+        prefix: String,
+    },
+    /// Removes a lab: processes, namespaces, pinned maps, sockets (also after a crash).
+    Down {
+        /// Prefix of the lab's namespaces.
+        #[arg(long, default_value = lab::DEFAULT_PREFIX)]
+        prefix: String,
+    },
+    /// The HTTP server the lab's real servers run (answers its name).
+    #[command(hide = true)]
+    ServeHttp {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// Name to answer with.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("rvs: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Lab { command } => match command {
+            LabCommand::Up { topology, prefix } => lab::up(topology, &prefix),
+            LabCommand::Demo { topology, prefix } => lab::demo(topology, &prefix),
+            LabCommand::Down { prefix } => lab::down(&prefix),
+            LabCommand::ServeHttp { listen, name } => {
+                let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+                rt.block_on(rvs_lab::serve_http(listen, name))?;
+                Ok(())
+            }
+        },
+    }
+}

@@ -1,1 +1,120 @@
-fn main() {}
+//! rvsd, the rvs director daemon: loads the XDP data plane onto the given interfaces, serves
+//! rvsadm on its control socket, and keeps connections, counters and next hops up to date.
+//! Logs go to stderr. SIGTERM or SIGINT stops it cleanly and leaves nothing behind.
+
+mod args;
+mod conns;
+mod counters;
+mod director;
+mod host_facts;
+mod housekeeping;
+mod neighbours;
+mod plane;
+mod server;
+mod socket;
+
+use std::{num::NonZeroU32, sync::Arc};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use rvs_dataplane::{Dataplane, DataplaneOptions, neigh::Resolver};
+use tokio::sync::Mutex;
+
+use crate::{args::Args, director::Director, plane::Plane, socket::SocketClaim};
+
+/// The kernel tick rate rvs emulates where IPVS's limits depend on it (Debian kernels: 250).
+pub const HZ: NonZeroU32 = match NonZeroU32::new(250) {
+    Some(hz) => hz,
+    None => unreachable!(),
+};
+
+fn main() {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RVS_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(e) = run(args) {
+        eprintln!("rvsd: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    for name in &args.interfaces {
+        if interface_index(name).is_none() {
+            bail!("interface {name} does not exist in this network namespace");
+        }
+    }
+    let claim = SocketClaim::claim(&args.socket)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, claim))
+}
+
+async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
+    let instance = args.instance();
+    let opts = DataplaneOptions { bpffs: args.bpffs.clone(), instance: instance.clone(), conn_max: args.conn_max };
+    let mut dp = Dataplane::load(&opts).with_context(|| format!("loading the data plane (instance {instance})"))?;
+    if dp.reused() {
+        tracing::warn!(instance, pins = %dp.pin_dir().display(), "found the maps of an earlier run of this instance; starting with an empty table");
+        rvs_dataplane::program::Programmer::default().clear_stale(&mut dp)?;
+    }
+    for name in &args.interfaces {
+        dp.attach(name, args.xdp_mode).with_context(|| format!("attaching to {name}"))?;
+    }
+    let resolver = Resolver::new().context("opening rtnetlink")?;
+    let director = Arc::new(Mutex::new(Director::new(Plane::new(dp, resolver))));
+
+    let listener = tokio::net::UnixListener::bind(claim.path())
+        .with_context(|| format!("binding {}", claim.path().display()))?;
+    restrict_to_owner(claim.path());
+    tracing::info!(socket = %claim.path().display(), instance, interfaces = ?args.interfaces, "rvsd ready");
+
+    let server = tokio::spawn(server::serve(listener, director.clone()));
+    let chores = tokio::spawn(housekeeping::run(director.clone()));
+    wait_for_signal().await?;
+    tracing::info!("stopping");
+    server.abort();
+    chores.abort();
+    let _ = server.await;
+    let _ = chores.await;
+    let director = Arc::try_unwrap(director)
+        .map_err(|_| anyhow::anyhow!("control tasks still hold the director"))?
+        .into_inner();
+    director.into_plane().dp.teardown();
+    drop(claim);
+    tracing::info!("stopped; programs detached and pins removed");
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+fn interface_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: valid NUL-terminated string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (idx != 0).then_some(idx)
+}
+
+/// The control socket changes the director's configuration: root only, as ipvsadm needs root.
+fn restrict_to_owner(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(error = %e, "could not restrict the control socket's permissions");
+    }
+}

@@ -1,0 +1,82 @@
+//! Starting and stopping the lab's daemons: rvsd on the director, HTTP servers on the real
+//! servers. They run detached so that `rvs lab up` can return and leave the cluster running.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    os::unix::net::UnixStream,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use rvs_lab::Host;
+
+use super::LabPaths;
+use crate::tools::sibling;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid)
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|rest| rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Starts the lab's HTTP server on `host` (answers `name`) and waits until it listens.
+pub fn start_http(host: &Host, name: &str, paths: &LabPaths) -> Result<()> {
+    let rvs = sibling("rvs");
+    let log = paths.logs.join(format!("http-{name}.log"));
+    let rvs = rvs.to_string_lossy().into_owned();
+    host.spawn_daemon(&rvs, ["lab", "serve-http", "--listen", "0.0.0.0:80", "--name", name], &log)?;
+    host.wait_for_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 80)), READY_TIMEOUT)
+        .with_context(|| format!("HTTP server on {name} (log: {})", log.display()))?;
+    Ok(())
+}
+
+/// Starts rvsd on `host`'s `interface` and waits until its control socket answers.
+pub fn start_rvsd(host: &Host, interface: &str, paths: &LabPaths) -> Result<u32> {
+    let rvsd = sibling("rvsd");
+    let log = paths.logs.join("rvsd.log");
+    let socket = paths.socket.to_string_lossy().into_owned();
+    let args = ["--interface", interface, "--socket", &socket, "--instance", &paths.instance];
+    let pid = host.spawn_daemon(&rvsd.to_string_lossy(), args, &log)?;
+    std::fs::write(paths.logs.join("rvsd.pid"), pid.to_string()).context("writing rvsd's pid file")?;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if UnixStream::connect(&paths.socket).is_ok() {
+            return Ok(pid);
+        }
+        if !alive(pid) {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!("rvsd exited during start-up:\n{text}");
+        }
+        if Instant::now() > deadline {
+            bail!("rvsd did not open {} within {READY_TIMEOUT:?} (log: {})", socket, log.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stops the lab's rvsd with SIGTERM so that it detaches and unpins cleanly; waits for it.
+pub fn stop_rvsd(paths: &LabPaths) {
+    let Ok(text) = std::fs::read_to_string(paths.logs.join("rvsd.pid")) else { return };
+    let Ok(pid) = text.trim().parse::<u32>() else { return };
+    if !alive(pid) || !is_rvsd(pid) {
+        return;
+    }
+    // SAFETY: kill with a pid we started and checked is still rvsd.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn is_rvsd(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "rvsd")
+}

@@ -1,0 +1,125 @@
+//! The director: the IPVS table (configuration and its semantics), the data plane that carries
+//! it out, and the counters that listings show. One instance behind a lock serves every request.
+
+use rvs_core::{
+    control::{self, Request, Response},
+    model::{ConnEntry, DestCounters, DestId, ServiceCounters, ServiceId},
+    table::{Change, ConnectionSource, IpvsTable, LiveCounters},
+};
+
+use crate::{counters::Counters, host_facts::HostFacts, plane::Plane};
+
+/// The table, the data plane and the counters.
+pub struct Director {
+    table: IpvsTable,
+    plane: Plane,
+    counters: Counters,
+}
+
+/// Listings' view of live numbers.
+struct Live<'a> {
+    counters: &'a Counters,
+    plane: &'a Plane,
+}
+
+impl LiveCounters for Live<'_> {
+    fn service(&self, id: ServiceId) -> ServiceCounters {
+        self.counters.service(id)
+    }
+
+    fn dest(&self, id: DestId) -> DestCounters {
+        self.counters.dest(self.plane, id)
+    }
+}
+
+impl ConnectionSource for Live<'_> {
+    fn connections(&self) -> Vec<ConnEntry> {
+        crate::conns::entries(self.plane)
+    }
+}
+
+impl Director {
+    /// A director with an empty table over a loaded data plane.
+    pub fn new(plane: Plane) -> Self {
+        Self { table: IpvsTable::new(), plane, counters: Counters::default() }
+    }
+
+    /// The data plane (for housekeeping and shutdown).
+    pub fn plane(&self) -> &Plane {
+        &self.plane
+    }
+
+    /// Gives the data plane back for teardown.
+    pub fn into_plane(self) -> Plane {
+        self.plane
+    }
+
+    /// Answers one control request. Changes go through the table first (which decides, with
+    /// the kernel's errors); the data plane then follows what the table reports changed.
+    pub async fn handle(&mut self, request: &Request) -> Response {
+        let facts = match request {
+            Request::Apply { operation } => HostFacts::gather(self.plane.resolver(), operation).await,
+            _ => HostFacts::default(),
+        };
+        let live = Live { counters: &self.counters, plane: &self.plane };
+        let (response, changes) = control::serve(&mut self.table, request, &facts, &live, &live);
+        if !changes.is_empty() {
+            self.follow(&changes).await;
+        }
+        response
+    }
+
+    async fn follow(&mut self, changes: &[Change]) {
+        if let Err(e) = self.plane.apply(&self.table, changes).await {
+            // The table changed (ipvsadm sees the new state); the data plane could not follow.
+            tracing::error!(error = %e, ?changes, "the data plane could not follow a configuration change");
+        }
+        for change in changes {
+            match change {
+                Change::ServiceAdded(id) => self.counters.track_service(&self.plane, *id),
+                Change::ServiceRemoved { id, .. } => self.counters.forget_service(*id),
+                Change::DestAdded { dest, stats_reset, .. } => self.counters.track_dest(&self.plane, *dest, *stats_reset),
+                Change::CountersZeroed { services, dests, .. } => self.counters.zero(services, dests),
+                _ => {}
+            }
+        }
+    }
+
+    /// The estimator's 2-second tick.
+    pub fn sample(&mut self) {
+        self.counters.sample(&self.plane);
+    }
+
+    /// Expires idle connections in the data plane.
+    pub fn sweep(&self) {
+        if let Err(e) = self.plane.dp.sweep() {
+            tracing::warn!(error = %e, "connection sweep failed");
+        }
+    }
+
+    /// Frees trash destinations no connection uses any more.
+    pub fn reap(&mut self) {
+        let before: Vec<DestId> = self.table.trash().map(|d| d.id).collect();
+        let n = self.plane.reap(&mut self.table);
+        if n > 0 {
+            let still: Vec<DestId> = self.table.trash().map(|d| d.id).collect();
+            for id in before.into_iter().filter(|id| !still.contains(id)) {
+                self.counters.forget_dest(id);
+            }
+        }
+    }
+
+    /// Re-resolves real servers' next hops.
+    pub async fn refresh_neighbours(&mut self) {
+        self.plane.refresh_neighbours().await;
+    }
+
+    /// The data plane's named verdict counters.
+    pub fn verdicts(&self) -> Vec<(String, u64)> {
+        self.plane
+            .dp
+            .verdict_counters()
+            .map(|v| v.into_iter().map(|(s, n)| (s.name().to_string(), n)).collect())
+            .unwrap_or_default()
+    }
+}

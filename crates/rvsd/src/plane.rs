@@ -1,0 +1,420 @@
+//! Keeping the data plane in step with the IPVS table.
+//!
+//! The table says what changed (`Change`); this module mirrors each change into the maps in an
+//! order that packets in flight can never observe half-done: a real server's slot and next hop
+//! are written before a service lists it, a service's new ring before its entry points at it.
+//! For rr and wrr it keeps IPVS's scheduler as a model (`SchedService`): before a change it reads
+//! the data plane's cursor back and resumes the model from it, applies the change with IPVS's
+//! hooks, and installs the ring and cursor that continue IPVS's exact pick sequence.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    net::{IpAddr, Ipv4Addr},
+    str::FromStr,
+    time::{Duration, Instant},
+};
+
+use rvs_core::{
+    model::{DestId, ForwardMethod, Protocol, ServiceId, ServiceKey},
+    sched::{RingProgram, SchedDest, SchedService, SchedulerKind},
+    table::{Change, IpvsTable},
+};
+use rvs_dataplane::{
+    Dataplane, DataplaneError,
+    abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL},
+    neigh::Resolver,
+    program::{DestSpec, Programmer, SchedSpec, ServiceSpec},
+};
+
+use crate::neighbours::Neighbours;
+
+/// The data plane and what rvsd knows about what is installed in it.
+pub struct Plane {
+    /// The loaded programs and maps.
+    pub dp: Dataplane,
+    /// Map writer with its allocators.
+    pub prog: Programmer,
+    resolver: Resolver,
+    neigh: Neighbours,
+    services: HashMap<ServiceId, SvcPlane>,
+    dests: HashMap<DestId, DestPlane>,
+    epoch: Instant,
+}
+
+/// A service as installed.
+struct SvcPlane {
+    /// Address, port and protocol when the data plane can carry this service.
+    key: Option<(Ipv4Addr, u16, u8)>,
+    /// IPVS's scheduler over the destinations the data plane forwards to.
+    sched: Option<SchedService>,
+    /// The ring last installed (rr, wrr).
+    program: Option<RingProgram>,
+}
+
+/// A real server as installed.
+#[derive(Clone, Copy, Debug)]
+struct DestPlane {
+    service: ServiceId,
+    /// Next hop address whose neighbour slot the destination uses (DR only).
+    neigh_addr: Option<Ipv4Addr>,
+    neigh_slot: u32,
+    /// Whether the destination is in its service's scheduler (the data plane forwards to it).
+    scheduled: bool,
+}
+
+/// The forwarding methods the data plane implements today.
+fn dataplane_fwd(fwd: ForwardMethod) -> Option<u8> {
+    match fwd {
+        ForwardMethod::Route => Some(RVS_FWD_DROUTE),
+        ForwardMethod::Local => Some(RVS_FWD_LOCAL),
+        ForwardMethod::Masq | ForwardMethod::Tunnel | ForwardMethod::Bypass => None,
+    }
+}
+
+impl Plane {
+    /// Wraps a loaded data plane.
+    pub fn new(dp: Dataplane, resolver: Resolver) -> Self {
+        Self {
+            dp,
+            prog: Programmer::default(),
+            resolver,
+            neigh: Neighbours::default(),
+            services: HashMap::new(),
+            dests: HashMap::new(),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// The resolver (netlink) rvsd shares with the table's host facts.
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Mirrors a batch of changes from one table operation.
+    pub async fn apply(&mut self, table: &IpvsTable, changes: &[Change]) -> Result<(), DataplaneError> {
+        let mut touched = BTreeSet::new();
+        for change in changes {
+            match change {
+                Change::ServiceAdded(id) => {
+                    self.add_service(table, *id);
+                    touched.insert(*id);
+                }
+                Change::ServiceUpdated(id) => {
+                    self.resume(*id);
+                    self.update_service(table, *id);
+                    touched.insert(*id);
+                }
+                Change::ServiceRemoved { id, .. } => {
+                    touched.remove(id);
+                    self.remove_service(*id)?;
+                }
+                Change::DestAdded { service, dest, revived, .. } => {
+                    self.resume(*service);
+                    self.add_dest(table, *service, *dest, *revived).await?;
+                    touched.insert(*service);
+                }
+                Change::DestUpdated { service, dest } => {
+                    self.resume(*service);
+                    self.update_dest(table, *service, *dest)?;
+                    touched.insert(*service);
+                }
+                Change::DestRemoved { service, dest } => {
+                    self.resume(*service);
+                    self.remove_dest(*service, *dest);
+                    touched.insert(*service);
+                }
+                Change::TimeoutsChanged(_) => self.apply_timeouts(table),
+                Change::CountersZeroed { .. } => {}
+                Change::SyncDaemonStarted(state) => {
+                    tracing::warn!(?state, "connection sync is not implemented yet: daemon state recorded only");
+                }
+                Change::SyncDaemonStopped(_) => {}
+            }
+        }
+        for id in touched {
+            self.install(id)?;
+        }
+        Ok(())
+    }
+
+    fn add_service(&mut self, table: &IpvsTable, id: ServiceId) {
+        let Some(svc) = table.service_by_id(id) else { return };
+        let key = dataplane_key(&svc.key);
+        if key.is_none() {
+            tracing::warn!(service = %svc.key, "accepted and listed, but not forwarded: the data plane carries IPv4 TCP and UDP address services only for now");
+        }
+        let kind = scheduler_kind(svc, true);
+        let sched = kind.and_then(|k| SchedService::new(k).ok());
+        self.services.insert(id, SvcPlane { key, sched, program: None });
+    }
+
+    fn update_service(&mut self, table: &IpvsTable, id: ServiceId) {
+        let Some(svc) = table.service_by_id(id) else { return };
+        let kind = scheduler_kind(svc, true);
+        let Some(plane) = self.services.get_mut(&id) else { return };
+        match (kind, plane.sched.as_mut()) {
+            (Some(k), Some(s)) => {
+                if let Err(e) = s.set_scheduler(k) {
+                    tracing::warn!(service = %svc.key, error = %e, "scheduler change");
+                }
+            }
+            (Some(k), None) => {
+                // A service had no scheduler ("none") and now has one: start from its list.
+                let mut s = match SchedService::new(k) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+                for d in table.dests_of(svc).collect::<Vec<_>>().into_iter().rev() {
+                    if self.dests.get(&d.id).is_some_and(|p| p.scheduled) {
+                        let _ = s.add_dest(SchedDest::new(d.id.0, weight_i32(d.spec.weight.get())));
+                    }
+                }
+                plane.sched = Some(s);
+            }
+            (None, _) => plane.sched = None,
+        }
+    }
+
+    fn remove_service(&mut self, id: ServiceId) -> Result<(), DataplaneError> {
+        if self.services.remove(&id).is_some() {
+            let now = self.now();
+            self.prog.remove_service(&mut self.dp, id.0, now)?;
+        }
+        // Its destinations went to the trash: stop forwarding for them.
+        for (did, d) in self.dests.iter_mut().filter(|(_, d)| d.service == id) {
+            self.prog.retire_dest(&self.dp, did.0);
+            d.scheduled = false;
+        }
+        Ok(())
+    }
+
+    async fn add_dest(&mut self, table: &IpvsTable, service: ServiceId, dest: DestId, revived: bool) -> Result<(), DataplaneError> {
+        let Some(d) = table.dest(dest) else { return Ok(()) };
+        let spec = d.spec;
+        let fwd = dataplane_fwd(spec.fwd);
+        let dp_key = self.services.get(&service).and_then(|s| s.key);
+        let v4 = match spec.addr {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        };
+        if dp_key.is_some() && fwd.is_none() {
+            tracing::warn!(real = %spec.addr, fwd = ?spec.fwd, "accepted and listed, but the data plane does not forward with this method yet: no connections are scheduled to it");
+        }
+        // Keep the slot's generation when IPVS revives a destination from the trash, so that
+        // its old connections resume, as they do in IPVS.
+        let existing = self.dests.get(&dest).copied();
+        let (neigh_addr, neigh_slot) = match (existing, fwd, v4) {
+            (Some(e), _, _) if revived => (e.neigh_addr, e.neigh_slot),
+            (_, Some(RVS_FWD_DROUTE), Some(a)) => {
+                let now = self.now();
+                let slot = self.neigh.acquire(&self.resolver, &self.dp, &self.prog, a, now).await?;
+                (Some(a), slot)
+            }
+            _ => (None, 0),
+        };
+        let scheduled = dp_key.is_some() && fwd.is_some() && v4.is_some();
+        let dspec = DestSpec {
+            addr: v4.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            port: spec.port,
+            fwd: fwd.unwrap_or(0),
+            weight: weight_i32(spec.weight.get()),
+            overloaded: false,
+            svc: service.0,
+            neigh: neigh_slot,
+        };
+        if scheduled {
+            if revived && existing.is_some() {
+                self.prog.update_dest(&self.dp, dest.0, &dspec)?;
+            } else {
+                self.prog.install_dest(&self.dp, dest.0, &dspec)?;
+            }
+        }
+        self.dests.insert(dest, DestPlane { service, neigh_addr, neigh_slot, scheduled });
+        if scheduled {
+            if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
+                if let Err(e) = s.add_dest(SchedDest::new(dest.0, dspec.weight)) {
+                    tracing::warn!(dest = %dest, error = %e, "scheduler add");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn update_dest(&mut self, table: &IpvsTable, service: ServiceId, dest: DestId) -> Result<(), DataplaneError> {
+        let Some(d) = table.dest(dest) else { return Ok(()) };
+        let Some(mut plane) = self.dests.get(&dest).copied() else { return Ok(()) };
+        let weight = weight_i32(d.spec.weight.get());
+        let fwd = dataplane_fwd(d.spec.fwd);
+        let can = fwd.is_some() && plane.neigh_addr.is_some() || fwd == Some(RVS_FWD_LOCAL);
+        let sched = self.services.get_mut(&service).and_then(|p| p.sched.as_mut());
+        match (plane.scheduled, can, sched) {
+            (true, true, Some(s)) => {
+                let _ = s.edit_dest(dest.0, weight);
+            }
+            (true, false, Some(s)) => {
+                let _ = s.del_dest(dest.0);
+                plane.scheduled = false;
+            }
+            _ => {}
+        }
+        if plane.scheduled {
+            let dspec = DestSpec {
+                addr: match d.spec.addr {
+                    IpAddr::V4(a) => a,
+                    IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+                },
+                port: d.spec.port,
+                fwd: fwd.unwrap_or(0),
+                weight,
+                overloaded: false,
+                svc: service.0,
+                neigh: plane.neigh_slot,
+            };
+            self.prog.update_dest(&self.dp, dest.0, &dspec)?;
+        } else {
+            self.prog.retire_dest(&self.dp, dest.0);
+        }
+        self.dests.insert(dest, plane);
+        Ok(())
+    }
+
+    fn remove_dest(&mut self, service: ServiceId, dest: DestId) {
+        let Some(plane) = self.dests.get_mut(&dest) else { return };
+        self.prog.retire_dest(&self.dp, dest.0);
+        if plane.scheduled {
+            if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
+                let _ = s.del_dest(dest.0);
+            }
+        }
+        plane.scheduled = false;
+    }
+
+    /// Brings the scheduler model up to where the data plane's cursor is, before a change.
+    fn resume(&mut self, id: ServiceId) {
+        let Some(plane) = self.services.get_mut(&id) else { return };
+        let (Some(sched), Some(program)) = (plane.sched.as_mut(), plane.program.take()) else { return };
+        let cursor = self.prog.cursor(&self.dp, id.0);
+        if let Err(e) = sched.resume_from(&program, cursor) {
+            tracing::warn!(service = %id, error = %e, "could not resume the scheduler from the data plane");
+        }
+    }
+
+    /// Writes a service's current scheduler and destination list into the data plane.
+    fn install(&mut self, id: ServiceId) -> Result<(), DataplaneError> {
+        let Some(plane) = self.services.get_mut(&id) else { return Ok(()) };
+        let Some((addr, port, proto)) = plane.key else { return Ok(()) };
+        let dests: Vec<u32> = plane.sched.as_ref().map_or_else(Vec::new, |s| s.dests().iter().map(|d| d.id).collect());
+        let sched = match plane.sched.as_ref() {
+            None => SchedSpec::None,
+            Some(s) if s.scheduler().kind().is_ring_scheduled() => match s.compile_ring() {
+                Ok(program) => {
+                    let spec = SchedSpec::Ring { ring: program.ring().to_vec(), cursor: Some(program.cursor()) };
+                    plane.program = Some(program);
+                    spec
+                }
+                Err(e) => {
+                    tracing::error!(service = %id, error = %e, "cannot build the scheduling ring; falling back to wlc");
+                    plane.program = None;
+                    SchedSpec::Wlc
+                }
+            },
+            Some(s) if s.scheduler().kind() == SchedulerKind::Lc => SchedSpec::Lc,
+            Some(_) => SchedSpec::Wlc,
+        };
+        let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests };
+        let now = self.now();
+        self.prog.install_service(&mut self.dp, &spec, now)
+    }
+
+    fn apply_timeouts(&mut self, table: &IpvsTable) {
+        let t = table.timeouts();
+        let mut timeouts = rvs_core::conn::Timeouts::default();
+        let set = rvs_core::conn::TimeoutSet { tcp: t.tcp, tcpfin: t.tcp_fin, udp: t.udp };
+        if let Err(e) = timeouts.apply(set, crate::HZ) {
+            tracing::warn!(error = %e, "timeouts");
+            return;
+        }
+        let cfg = rvs_dataplane::config::build_config(&timeouts, rvs_dataplane::config::ConnSettings::default());
+        self.prog.set_config(&self.dp, &cfg);
+    }
+
+    /// Connection counts of a destination (ActiveConn, InActConn, PersistConn).
+    pub fn dest_conns(&self, dest: DestId) -> (u32, u32, u32) {
+        if !self.dests.contains_key(&dest) {
+            return (0, 0, 0);
+        }
+        let c = self.prog.dest_conns(&self.dp, dest.0);
+        let clamp = |v: i32| u32::try_from(v).unwrap_or(0);
+        (clamp(c.active), clamp(c.inactive), clamp(c.persist))
+    }
+
+    /// Frees trash entries no connection refers to any more; returns how many.
+    pub fn reap(&mut self, table: &mut IpvsTable) -> usize {
+        let freed = table.reap_trash(|id| {
+            let (a, i, p) = self.dest_conns(id);
+            a + i + p > 0
+        });
+        let now = self.now();
+        for id in &freed {
+            if let Some(d) = self.dests.remove(id) {
+                if let Some(addr) = d.neigh_addr {
+                    self.neigh.release(addr, now);
+                }
+            }
+        }
+        freed.len()
+    }
+
+    /// Re-resolves every real server's next hop; repoints destinations whose next hop moved.
+    pub async fn refresh_neighbours(&mut self) {
+        for addr in self.neigh.addrs() {
+            let now = self.now();
+            match self.neigh.refresh_one(&self.resolver, &self.dp, &self.prog, addr, now).await {
+                Ok(Some(moved)) => {
+                    for (id, d) in self.dests.iter_mut().filter(|(_, d)| d.neigh_addr == Some(moved.addr)) {
+                        d.neigh_slot = moved.slot;
+                        if let Some(p) = self.dp.maps.dests.atomic_u32(id.0, |x| unsafe { &raw mut (*x).neigh }) {
+                            p.store(moved.slot, std::sync::atomic::Ordering::Release);
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!(%addr, error = %e, "neighbour refresh failed"),
+            }
+        }
+    }
+}
+
+/// The data-plane key of a service the data plane can carry (IPv4 TCP/UDP address services).
+fn dataplane_key(key: &ServiceKey) -> Option<(Ipv4Addr, u16, u8)> {
+    match key {
+        ServiceKey::Addr { protocol: Protocol::Tcp, addr: IpAddr::V4(a), port } => Some((*a, *port, 6)),
+        ServiceKey::Addr { protocol: Protocol::Udp, addr: IpAddr::V4(a), port } => Some((*a, *port, 17)),
+        _ => None,
+    }
+}
+
+/// The scheduler the data plane runs for a service; warns once when it stands in for one not
+/// implemented yet.
+fn scheduler_kind(svc: &rvs_core::table::Service, warn: bool) -> Option<SchedulerKind> {
+    let name = svc.scheduler.as_ref()?;
+    let kind = SchedulerKind::from_str(name.as_str()).ok()?;
+    if svc.flags.persistent && warn {
+        tracing::warn!(service = %svc.key, "persistence is accepted and listed but not applied by the data plane yet: connections are scheduled one by one");
+    }
+    if kind.is_implemented() {
+        return Some(kind);
+    }
+    if warn {
+        tracing::warn!(service = %svc.key, scheduler = name.as_str(), "scheduler not implemented by the data plane yet: using wlc for this service");
+    }
+    Some(SchedulerKind::Wlc)
+}
+
+fn weight_i32(w: u32) -> i32 {
+    i32::try_from(w).unwrap_or(i32::MAX)
+}
