@@ -47,6 +47,6 @@ pub use client::{
 };
 pub use serve::{serve, serve_line};
 pub use wire::{
-    ErrorReply, PROTOCOL_VERSION, Request, Response, WireError, decode_request, decode_response,
+    ErrorReply, NamedCounter, PROTOCOL_VERSION, Request, Response, WireError, decode_request, decode_response,
     encode_request, encode_response,
 };

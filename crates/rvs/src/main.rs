@@ -19,6 +19,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The data plane's named counters: what the XDP program did with each packet.
+    Stats {
+        /// rvsd's control socket (default: $RVS_SOCKET, else /run/rvs/rvsd.sock).
+        #[arg(long)]
+        socket: Option<std::path::PathBuf>,
+        /// Also list counters that are zero.
+        #[arg(long)]
+        all: bool,
+    },
     /// The seed tutorials' clusters in network namespaces on this machine (root).
     Lab {
         #[command(subcommand)]
@@ -73,6 +82,15 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Stats { socket, all } => {
+            let socket = socket.unwrap_or_else(|| rvs_core::control::socket_path(std::env::var_os(rvs_core::control::SOCKET_ENV)));
+            for c in tools::dataplane_counters(&socket)? {
+                if all || c.value != 0 {
+                    println!("{:<24} {}", c.name, c.value);
+                }
+            }
+            Ok(())
+        }
         Command::Lab { command } => match command {
             LabCommand::Up { topology, prefix } => lab::up(topology, &prefix),
             LabCommand::Demo { topology, prefix } => lab::demo(topology, &prefix),

@@ -52,3 +52,13 @@ pub fn rvsadm_ok(socket: &Path, args: &[&str]) -> Result<String> {
     }
     Ok(r.stdout)
 }
+
+/// The data plane's named counters from the rvsd on `socket`.
+pub fn dataplane_counters(socket: &Path) -> Result<Vec<rvs_core::control::NamedCounter>> {
+    use rvs_core::control::{ControlClient, Request, Response};
+    let mut client = ControlClient::connect(socket).map_err(|e| anyhow::anyhow!("{e}"))?;
+    match client.call(&Request::GetDataplaneCounters).map_err(|e| anyhow::anyhow!("{e}"))? {
+        Response::DataplaneCounters { counters } => Ok(counters),
+        other => bail!("unexpected answer from rvsd: {other:?}"),
+    }
+}

@@ -2,7 +2,7 @@
 //! it out, and the counters that listings show. One instance behind a lock serves every request.
 
 use rvs_core::{
-    control::{self, Request, Response},
+    control::{self, NamedCounter, Request, Response},
     model::{ConnEntry, DestCounters, DestId, ServiceCounters, ServiceId},
     table::{Change, ConnectionSource, IpvsTable, LiveCounters},
 };
@@ -44,11 +44,6 @@ impl Director {
         Self { table: IpvsTable::new(), plane, counters: Counters::default() }
     }
 
-    /// The data plane (for housekeeping and shutdown).
-    pub fn plane(&self) -> &Plane {
-        &self.plane
-    }
-
     /// Gives the data plane back for teardown.
     pub fn into_plane(self) -> Plane {
         self.plane
@@ -57,6 +52,9 @@ impl Director {
     /// Answers one control request. Changes go through the table first (which decides, with
     /// the kernel's errors); the data plane then follows what the table reports changed.
     pub async fn handle(&mut self, request: &Request) -> Response {
+        if let Request::GetDataplaneCounters = request {
+            return Response::DataplaneCounters { counters: self.verdicts() };
+        }
         let facts = match request {
             Request::Apply { operation } => HostFacts::gather(self.plane.resolver(), operation).await,
             _ => HostFacts::default(),
@@ -115,11 +113,11 @@ impl Director {
     }
 
     /// The data plane's named verdict counters.
-    pub fn verdicts(&self) -> Vec<(String, u64)> {
+    fn verdicts(&self) -> Vec<NamedCounter> {
         self.plane
             .dp
             .verdict_counters()
-            .map(|v| v.into_iter().map(|(s, n)| (s.name().to_string(), n)).collect())
+            .map(|v| v.into_iter().map(|(s, n)| NamedCounter { name: s.name().to_string(), value: n }).collect())
             .unwrap_or_default()
     }
 }

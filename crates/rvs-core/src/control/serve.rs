@@ -49,6 +49,12 @@ pub fn serve(
             },
             Vec::new(),
         ),
+        Request::GetDataplaneCounters => (
+            Response::Error {
+                error: ErrorReply::Protocol("no data plane behind this table".to_string()),
+            },
+            Vec::new(),
+        ),
     }
 }
 

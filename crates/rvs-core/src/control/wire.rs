@@ -27,6 +27,18 @@ pub enum Request {
     GetTimeouts,
     /// Running sync daemons.
     GetDaemons,
+    /// The data plane's named counters (what it did with each packet): rvsd answers this one
+    /// itself, the table knows nothing of packets.
+    GetDataplaneCounters,
+}
+
+/// One named counter of the data plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedCounter {
+    /// The counter's name (`pass_not_service`, `fwd_dr_tx`, …).
+    pub name: String,
+    /// Its value, summed over CPUs.
+    pub value: u64,
 }
 
 /// Why a request failed.
@@ -51,6 +63,7 @@ pub enum Response {
     Connections { connections: Vec<ConnEntry> },
     Timeouts { timeouts: Timeouts },
     Daemons { daemons: Vec<SyncDaemonEntry> },
+    DataplaneCounters { counters: Vec<NamedCounter> },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
