@@ -28,7 +28,8 @@ fn enter(ns: &str) {
 #[test]
 fn resolves_an_on_link_neighbour_by_probing() {
     if !nix_is_root() {
-        eprintln!("skipped: needs root");
+        assert!(std::env::var_os("RVS_SKIP_ROOT_TESTS").is_some(), "needs root; set RVS_SKIP_ROOT_TESTS=1 to skip");
+        eprintln!("SKIPPED: needs root");
         return;
     }
     let a = format!("rvsnt-a-{}", std::process::id());

@@ -1,7 +1,10 @@
 use rvs_dataplane::{Dataplane, DataplaneOptions};
 
+mod common;
+
 #[test]
 fn loads_and_sweeps() {
+    require_root!();
     let opts = DataplaneOptions {
         bpffs: "/sys/fs/bpf".into(),
         instance: format!("test-smoke-{}", std::process::id()),

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine to build and run rvs: system packages (clang-19 for the BPF
+# programs, libbpf headers, iproute2, curl, nftables), a Rust toolchain if none is installed,
+# and a release build of the three binaries. Sourced by demo.sh and test.sh; needs root.
+set -euo pipefail
+
+RVS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export RVS_ROOT
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "rvs: this needs root (XDP programs, network namespaces): run it with sudo" >&2
+    exit 1
+fi
+
+# Debian packages rvs needs to build and to run its lab and tests.
+PACKAGES=(clang-19 llvm-19 libbpf-dev linux-libc-dev gcc libc6-dev make pkg-config
+          iproute2 curl nftables procps ca-certificates)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "rvs: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Rust: rvs needs 1.95 or newer (aya 0.14, edition 2024).
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "rvs: no Rust toolchain found; installing one with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain 1.95.0
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+
+cd "$RVS_ROOT"
+echo "rvs: building (cargo build --release --locked --bins)"
+cargo build --release --locked --bins
+export RVS_BIN_DIR="$RVS_ROOT/target/release"
