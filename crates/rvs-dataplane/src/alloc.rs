@@ -74,13 +74,12 @@ impl RegionAllocator {
     }
 
     fn insert_free(&mut self, Region { mut off, mut len }: Region) {
-        if let Some((&prev_off, &prev_len)) = self.free.range(..off).next_back() {
-            if prev_off + prev_len == off {
+        if let Some((&prev_off, &prev_len)) = self.free.range(..off).next_back()
+            && prev_off + prev_len == off {
                 self.free.remove(&prev_off);
                 off = prev_off;
                 len += prev_len;
             }
-        }
         if let Some(&next_len) = self.free.get(&(off + len)) {
             self.free.remove(&(off + len));
             len += next_len;

@@ -24,7 +24,7 @@ pub fn is_bpffs(path: &Path) -> bool {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid NUL-terminated path and out-pointer.
     let rc = unsafe { libc::statfs(c_path.as_ptr(), &mut st) };
-    rc == 0 && i64::from(st.f_type) == BPF_FS_MAGIC
+    rc == 0 && st.f_type == BPF_FS_MAGIC
 }
 
 /// Makes sure a BPF filesystem is mounted at `root`, mounting one if needed (`ip netns exec`

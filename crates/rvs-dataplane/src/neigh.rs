@@ -157,11 +157,10 @@ impl Resolver {
         let mut links = self.handle.link().get().match_index(ifindex).execute();
         while let Some(link) = links.try_next().await? {
             for attr in link.attributes {
-                if let LinkAttribute::Address(a) = attr {
-                    if let Ok(mac) = <[u8; 6]>::try_from(a.as_slice()) {
+                if let LinkAttribute::Address(a) = attr
+                    && let Ok(mac) = <[u8; 6]>::try_from(a.as_slice()) {
                         return Ok(mac);
                     }
-                }
             }
         }
         Err(NeighError::NoLinkAddress(ifindex))

@@ -218,11 +218,10 @@ impl Programmer {
                 return Err(e);
             }
         };
-        if let Some(cursor) = cursor {
-            if let Some(c) = dp.maps.sched.atomic_u64(spec.slot, |s| unsafe { &raw mut (*s).cursor }) {
+        if let Some(cursor) = cursor
+            && let Some(c) = dp.maps.sched.atomic_u64(spec.slot, |s| unsafe { &raw mut (*s).cursor }) {
                 c.store(cursor, Ordering::Release);
             }
-        }
         let value = RvsSvc {
             slot: spec.slot,
             sched: sched as u32,

@@ -9,14 +9,13 @@ use anyhow::{Context, Result, bail};
 
 /// A binary installed next to this one (`cargo build` puts them together), else from `PATH`.
 pub fn sibling(name: &str) -> PathBuf {
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent() {
             let candidate = dir.join(name);
             if candidate.is_file() {
                 return candidate;
             }
         }
-    }
     PathBuf::from(name)
 }
 

@@ -44,7 +44,7 @@ impl Args {
         if let Some(name) = &self.instance {
             return name.clone();
         }
-        if self.socket == PathBuf::from(DEFAULT_SOCKET) {
+        if self.socket.as_os_str() == DEFAULT_SOCKET {
             return "default".to_string();
         }
         instance_from_socket(&self.socket.to_string_lossy())

@@ -58,7 +58,7 @@ struct DestPlane {
     /// Next hop address whose neighbour slot the destination uses (DR only).
     neigh_addr: Option<Ipv4Addr>,
     neigh_slot: u32,
-    /// Whether the destination is in its service's scheduler (the data plane forwards to it).
+    /// Whether the data plane forwards to the destination (eligible in the scheduler model).
     scheduled: bool,
 }
 
@@ -119,7 +119,7 @@ impl Plane {
                 }
                 Change::DestUpdated { service, dest } => {
                     self.resume(*service);
-                    self.update_dest(table, *service, *dest)?;
+                    self.update_dest(table, *service, *dest).await?;
                     touched.insert(*service);
                 }
                 Change::DestRemoved { service, dest } => {
@@ -169,8 +169,9 @@ impl Plane {
                     Err(_) => return,
                 };
                 for d in table.dests_of(svc).collect::<Vec<_>>().into_iter().rev() {
-                    if self.dests.get(&d.id).is_some_and(|p| p.scheduled) {
-                        let _ = s.add_dest(SchedDest::new(d.id.0, weight_i32(d.spec.weight.get())));
+                    let _ = s.add_dest(SchedDest::new(d.id.0, weight_i32(d.spec.weight.get())));
+                    if !self.dests.get(&d.id).is_some_and(|p| p.scheduled) {
+                        let _ = s.set_overloaded(d.id.0, true);
                     }
                 }
                 plane.sched = Some(s);
@@ -192,105 +193,109 @@ impl Plane {
         Ok(())
     }
 
+    /// Whether the data plane can forward to this real server of this service today.
+    fn forwardable(&self, service: ServiceId, spec: &rvs_core::model::DestSpec) -> Option<(u8, Ipv4Addr)> {
+        self.services.get(&service)?.key?;
+        let fwd = dataplane_fwd(spec.fwd)?;
+        match spec.addr {
+            IpAddr::V4(a) => Some((fwd, a)),
+            IpAddr::V6(_) => None,
+        }
+    }
+
+    /// The next hop a DR destination needs, acquired once per destination.
+    async fn neighbour_for(&mut self, current: Option<DestPlane>, fwd: u8, addr: Ipv4Addr) -> Result<(Option<Ipv4Addr>, u32), DataplaneError> {
+        if let Some(c) = current.filter(|c| c.neigh_addr.is_some()) {
+            return Ok((c.neigh_addr, c.neigh_slot));
+        }
+        if fwd != RVS_FWD_DROUTE {
+            return Ok((None, 0));
+        }
+        let now = self.now();
+        let slot = self.neigh.acquire(&self.resolver, &self.dp, &self.prog, addr, now).await?;
+        Ok((Some(addr), slot))
+    }
+
+    fn dest_spec(service: ServiceId, spec: &rvs_core::model::DestSpec, fwd: u8, addr: Ipv4Addr, neigh: u32) -> DestSpec {
+        DestSpec { addr, port: spec.port, fwd, weight: weight_i32(spec.weight.get()), overloaded: false, svc: service.0, neigh }
+    }
+
+    /// The scheduler model holds every real server in IPVS's list order; those the data plane
+    /// cannot forward to yet are marked ineligible, so IPVS's order and hooks stay exact.
     async fn add_dest(&mut self, table: &IpvsTable, service: ServiceId, dest: DestId, revived: bool) -> Result<(), DataplaneError> {
         let Some(d) = table.dest(dest) else { return Ok(()) };
         let spec = d.spec;
-        let fwd = dataplane_fwd(spec.fwd);
-        let dp_key = self.services.get(&service).and_then(|s| s.key);
-        let v4 = match spec.addr {
-            IpAddr::V4(a) => Some(a),
-            IpAddr::V6(_) => None,
-        };
-        if dp_key.is_some() && fwd.is_none() {
-            tracing::warn!(real = %spec.addr, fwd = ?spec.fwd, "accepted and listed, but the data plane does not forward with this method yet: no connections are scheduled to it");
-        }
-        // Keep the slot's generation when IPVS revives a destination from the trash, so that
-        // its old connections resume, as they do in IPVS.
         let existing = self.dests.get(&dest).copied();
-        let (neigh_addr, neigh_slot) = match (existing, fwd, v4) {
-            (Some(e), _, _) if revived => (e.neigh_addr, e.neigh_slot),
-            (_, Some(RVS_FWD_DROUTE), Some(a)) => {
-                let now = self.now();
-                let slot = self.neigh.acquire(&self.resolver, &self.dp, &self.prog, a, now).await?;
-                (Some(a), slot)
-            }
-            _ => (None, 0),
-        };
-        let scheduled = dp_key.is_some() && fwd.is_some() && v4.is_some();
-        let dspec = DestSpec {
-            addr: v4.unwrap_or(Ipv4Addr::UNSPECIFIED),
-            port: spec.port,
-            fwd: fwd.unwrap_or(0),
-            weight: weight_i32(spec.weight.get()),
-            overloaded: false,
-            svc: service.0,
-            neigh: neigh_slot,
-        };
-        if scheduled {
-            if revived && existing.is_some() {
-                self.prog.update_dest(&self.dp, dest.0, &dspec)?;
-            } else {
-                self.prog.install_dest(&self.dp, dest.0, &dspec)?;
-            }
-        }
-        self.dests.insert(dest, DestPlane { service, neigh_addr, neigh_slot, scheduled });
-        if scheduled {
-            if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
-                if let Err(e) = s.add_dest(SchedDest::new(dest.0, dspec.weight)) {
-                    tracing::warn!(dest = %dest, error = %e, "scheduler add");
+        let forward = self.forwardable(service, &spec);
+        let mut plane = DestPlane { service, neigh_addr: None, neigh_slot: 0, scheduled: false };
+        match forward {
+            Some((fwd, addr)) => {
+                let (neigh_addr, neigh_slot) = self.neighbour_for(existing, fwd, addr).await?;
+                plane = DestPlane { service, neigh_addr, neigh_slot, scheduled: true };
+                let dspec = Self::dest_spec(service, &spec, fwd, addr, neigh_slot);
+                // IPVS revives a destination from its trash with its connections: keep the
+                // slot's generation so they resume.
+                if revived && existing.is_some_and(|e| e.scheduled || e.neigh_addr.is_some()) {
+                    self.prog.update_dest(&self.dp, dest.0, &dspec)?;
+                } else {
+                    self.prog.install_dest(&self.dp, dest.0, &dspec)?;
                 }
+            }
+            None if self.services.get(&service).is_some_and(|s| s.key.is_some()) => {
+                tracing::warn!(real = %spec.addr, fwd = ?spec.fwd, "accepted and listed, but the data plane does not forward with this method yet: no connections are scheduled to it");
+                self.prog.retire_dest(&self.dp, dest.0);
+            }
+            None => {}
+        }
+        self.dests.insert(dest, plane);
+        if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
+            if let Err(e) = s.add_dest(SchedDest::new(dest.0, weight_i32(spec.weight.get()))) {
+                tracing::warn!(dest = %dest, error = %e, "scheduler add");
+            }
+            if !plane.scheduled {
+                let _ = s.set_overloaded(dest.0, true);
             }
         }
         Ok(())
     }
 
-    fn update_dest(&mut self, table: &IpvsTable, service: ServiceId, dest: DestId) -> Result<(), DataplaneError> {
+    async fn update_dest(&mut self, table: &IpvsTable, service: ServiceId, dest: DestId) -> Result<(), DataplaneError> {
         let Some(d) = table.dest(dest) else { return Ok(()) };
-        let Some(mut plane) = self.dests.get(&dest).copied() else { return Ok(()) };
-        let weight = weight_i32(d.spec.weight.get());
-        let fwd = dataplane_fwd(d.spec.fwd);
-        let can = fwd.is_some() && plane.neigh_addr.is_some() || fwd == Some(RVS_FWD_LOCAL);
-        let sched = self.services.get_mut(&service).and_then(|p| p.sched.as_mut());
-        match (plane.scheduled, can, sched) {
-            (true, true, Some(s)) => {
-                let _ = s.edit_dest(dest.0, weight);
+        let spec = d.spec;
+        let existing = self.dests.get(&dest).copied();
+        let mut plane = existing.unwrap_or(DestPlane { service, neigh_addr: None, neigh_slot: 0, scheduled: false });
+        match self.forwardable(service, &spec) {
+            Some((fwd, addr)) => {
+                let (neigh_addr, neigh_slot) = self.neighbour_for(existing, fwd, addr).await?;
+                let dspec = Self::dest_spec(service, &spec, fwd, addr, neigh_slot);
+                if plane.scheduled {
+                    self.prog.update_dest(&self.dp, dest.0, &dspec)?;
+                } else {
+                    // It had no connections while the data plane could not forward to it.
+                    self.prog.install_dest(&self.dp, dest.0, &dspec)?;
+                }
+                plane = DestPlane { service, neigh_addr, neigh_slot, scheduled: true };
             }
-            (true, false, Some(s)) => {
-                let _ = s.del_dest(dest.0);
+            None => {
+                self.prog.retire_dest(&self.dp, dest.0);
                 plane.scheduled = false;
             }
-            _ => {}
-        }
-        if plane.scheduled {
-            let dspec = DestSpec {
-                addr: match d.spec.addr {
-                    IpAddr::V4(a) => a,
-                    IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-                },
-                port: d.spec.port,
-                fwd: fwd.unwrap_or(0),
-                weight,
-                overloaded: false,
-                svc: service.0,
-                neigh: plane.neigh_slot,
-            };
-            self.prog.update_dest(&self.dp, dest.0, &dspec)?;
-        } else {
-            self.prog.retire_dest(&self.dp, dest.0);
         }
         self.dests.insert(dest, plane);
+        if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
+            let _ = s.set_overloaded(dest.0, !plane.scheduled);
+            let _ = s.edit_dest(dest.0, weight_i32(spec.weight.get()));
+        }
         Ok(())
     }
 
     fn remove_dest(&mut self, service: ServiceId, dest: DestId) {
         let Some(plane) = self.dests.get_mut(&dest) else { return };
         self.prog.retire_dest(&self.dp, dest.0);
-        if plane.scheduled {
-            if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
-                let _ = s.del_dest(dest.0);
-            }
-        }
         plane.scheduled = false;
+        if let Some(s) = self.services.get_mut(&service).and_then(|p| p.sched.as_mut()) {
+            let _ = s.del_dest(dest.0);
+        }
     }
 
     /// Brings the scheduler model up to where the data plane's cursor is, before a change.
@@ -360,11 +365,10 @@ impl Plane {
         });
         let now = self.now();
         for id in &freed {
-            if let Some(d) = self.dests.remove(id) {
-                if let Some(addr) = d.neigh_addr {
+            if let Some(d) = self.dests.remove(id)
+                && let Some(addr) = d.neigh_addr {
                     self.neigh.release(addr, now);
                 }
-            }
         }
         freed.len()
     }

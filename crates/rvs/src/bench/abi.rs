@@ -1,0 +1,73 @@
+//! Types and constants shared by the benchmark's BPF programs (`bpf/bench.c`) and this crate.
+//!
+//! This file is the one definition: `build.rs` next to it runs cbindgen on it to generate
+//! `bench_abi.h`, which the C includes.
+//!
+//! The generator numbers its flows: flow `i` comes from port
+//! `BENCH_FLOW_PORT_BASE + i % BENCH_FLOW_PORTS` of address `saddr_base + i / BENCH_FLOW_PORTS`.
+//! [`crate::bench::frames::flow_tuple`] is the same mapping in Rust, used to fill the
+//! connection table with exactly the flows the generator will send.
+
+/// Source ports per source address, a power of two so the program needs no division.
+pub const BENCH_FLOW_PORT_BITS: u32 = 15;
+/// `1 << BENCH_FLOW_PORT_BITS`.
+pub const BENCH_FLOW_PORTS: u64 = 1 << BENCH_FLOW_PORT_BITS;
+/// First source port (the upper half of the port space).
+pub const BENCH_FLOW_PORT_BASE: u32 = 0x8000;
+
+/// `BenchGen::l4`: the frame's L4 checksum is not patched (UDP sent without checksum).
+pub const BENCH_L4_NONE: u32 = 0;
+/// `BenchGen::l4`: a TCP frame; its checksum is patched for every frame.
+pub const BENCH_L4_TCP: u32 = 1;
+
+/// Byte offset of the IPv4 header in the template frame (untagged Ethernet).
+pub const BENCH_IP_OFF: u32 = 14;
+/// Byte offset of the L4 header (IPv4 without options).
+pub const BENCH_L4_OFF: u32 = 34;
+/// Byte offset of the TCP checksum.
+pub const BENCH_TCP_CSUM_OFF: u32 = BENCH_L4_OFF + 16;
+/// Shortest template the generator accepts: Ethernet + IPv4 + TCP.
+pub const BENCH_FRAME_MIN: u32 = BENCH_L4_OFF + 20;
+
+/// The generator's settings and position (`gen` array, one element). Written by the benchmark
+/// between runs; `next` is advanced by the program on every frame.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BenchGen {
+    /// Index of the next flow to send.
+    pub next: u64,
+    /// Number of flows to cycle through (`next` wraps to 0 there); 0: never wrap, so that every
+    /// frame is a new flow.
+    pub flows: u64,
+    /// First source address, host order.
+    pub saddr_base: u32,
+    /// One's-complement sum of the template's IPv4 checksum field and source address words,
+    /// each complemented: the checksum with the source address taken out. Words are summed as
+    /// they lie in memory (native-endian loads of network-order bytes), on both sides.
+    pub ip_csum_base: u32,
+    /// The same for the TCP checksum, with the source address and source port taken out.
+    pub l4_csum_base: u32,
+    /// `BENCH_L4_*`: which L4 checksum to patch.
+    pub l4: u32,
+}
+
+/// What the sink counts (`sink_cfg` array, one element).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BenchSink {
+    /// IPv4 destination address counted and dropped, network order; every other frame passes.
+    pub daddr: u32,
+    /// Always zero.
+    pub pad: u32,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<BenchGen>() == 32);
+    assert!(core::mem::size_of::<BenchSink>() == 8);
+};
+
+// SAFETY: plain `#[repr(C)]` data without padding, valid for any bit pattern, as aya requires of
+// map values.
+unsafe impl aya::Pod for BenchGen {}
+// SAFETY: as above.
+unsafe impl aya::Pod for BenchSink {}

@@ -1,0 +1,105 @@
+/* The benchmark's two XDP programs: a traffic generator run with BPF_PROG_TEST_RUN in
+ * live-frames mode, and a sink that counts and drops what reaches the real server.
+ * Types and constants come from bench_abi.h, generated from src/bench/abi.rs. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bench_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The generator's settings and position. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct BenchGen);
+} gen SEC(".maps");
+
+/* The destination address the sink counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct BenchSink);
+} sink_cfg SEC(".maps");
+
+/* Frames the sink counted, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sink_count SEC(".maps");
+
+/* Folds a 32-bit one's-complement sum of at most 2^19 into a 16-bit checksum. */
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* Rewrites the template into flow `next` (source address and port, checksums) and sends it
+ * back out of the interface the test run names: XDP_TX in live-frames mode transmits it. */
+SEC("xdp")
+int rvs_bench_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + BENCH_IP_OFF;
+	__u16 *words, *sport, *tcp_csum;
+	struct BenchGen *g;
+	__u32 zero = 0, saddr, port, sum;
+	__u64 i;
+
+	if (data + BENCH_FRAME_MIN > data_end)
+		return XDP_ABORTED;
+	g = bpf_map_lookup_elem(&gen, &zero);
+	if (!g)
+		return XDP_ABORTED;
+	i = g->next;
+	g->next = (g->flows && i + 1 >= g->flows) ? 0 : i + 1;
+
+	saddr = g->saddr_base + (__u32)(i >> BENCH_FLOW_PORT_BITS);
+	port = BENCH_FLOW_PORT_BASE + (__u32)(i & (BENCH_FLOW_PORTS - 1));
+	ip->saddr = bpf_htonl(saddr);
+	sport = data + BENCH_L4_OFF;
+	*sport = bpf_htons((__u16)port);
+
+	words = (__u16 *)&ip->saddr;
+	ip->check = csum_fold(g->ip_csum_base + words[0] + words[1]);
+	if (g->l4 == BENCH_L4_TCP) {
+		tcp_csum = data + BENCH_TCP_CSUM_OFF;
+		sum = g->l4_csum_base + words[0] + words[1] + *sport;
+		*tcp_csum = csum_fold(sum);
+	}
+	return XDP_TX;
+}
+
+/* Counts and drops IPv4 frames for the configured address; passes everything else (ARP). */
+SEC("xdp")
+int rvs_bench_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	struct BenchSink *cfg;
+	__u32 zero = 0;
+	__u64 *n;
+
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	cfg = bpf_map_lookup_elem(&sink_cfg, &zero);
+	if (!cfg || ip->daddr != cfg->daddr)
+		return XDP_PASS;
+	n = bpf_map_lookup_elem(&sink_count, &zero);
+	if (n)
+		*n += 1;
+	return XDP_DROP;
+}

@@ -1,0 +1,226 @@
+//! The frames the generator sends: a template per kind of traffic, the flow numbering shared
+//! with the program, and the checksum bases that let the program patch each frame cheaply.
+
+use std::net::Ipv4Addr;
+
+use rvs_wire::builder::{Checksum, FrameBuilder};
+use rvs_wire::{EthernetAddress, Ipv4Address, TcpFlags};
+
+use super::abi::{
+    BENCH_FLOW_PORT_BASE, BENCH_FLOW_PORT_BITS, BENCH_FLOW_PORTS, BENCH_IP_OFF, BENCH_L4_NONE, BENCH_L4_OFF,
+    BENCH_L4_TCP, BENCH_TCP_CSUM_OFF, BenchGen,
+};
+
+/// Minimum Ethernet frame without FCS: what every template is padded to.
+pub const FRAME_LEN: usize = 60;
+
+/// What the generator sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    /// UDP datagrams (18 bytes of payload, no checksum) to the VIP's UDP port.
+    Udp,
+    /// TCP SYNs to the VIP's TCP port.
+    TcpSyn,
+}
+
+/// Addresses of one traffic template.
+#[derive(Clone, Copy, Debug)]
+pub struct Template {
+    /// Source MAC (the generator's interface).
+    pub src_mac: [u8; 6],
+    /// Destination MAC: who takes the frame off the wire first (director or real server).
+    pub dst_mac: [u8; 6],
+    /// Source address of flow 0; flow `i` adds `i / BENCH_FLOW_PORTS`.
+    pub saddr_base: Ipv4Addr,
+    /// Destination address (the VIP).
+    pub daddr: Ipv4Addr,
+    /// Destination port.
+    pub dport: u16,
+}
+
+/// The source address and port of flow `index` (the program computes the same).
+pub fn flow_tuple(saddr_base: Ipv4Addr, index: u64) -> (Ipv4Addr, u16) {
+    let addr = u32::from(saddr_base).wrapping_add((index >> BENCH_FLOW_PORT_BITS) as u32);
+    let port = BENCH_FLOW_PORT_BASE + (index & (BENCH_FLOW_PORTS - 1)) as u32;
+    (Ipv4Addr::from(addr), port as u16)
+}
+
+/// How many flows fit in `addresses` source addresses.
+pub fn flows_in(addresses: u32) -> u64 {
+    u64::from(addresses) << BENCH_FLOW_PORT_BITS
+}
+
+impl Template {
+    /// The frame of flow 0.
+    pub fn frame(&self, traffic: Traffic) -> Vec<u8> {
+        let (saddr, sport) = flow_tuple(self.saddr_base, 0);
+        let (src, dst) = (EthernetAddress(self.src_mac), EthernetAddress(self.dst_mac));
+        let (saddr, daddr) = (Ipv4Address::from(saddr), Ipv4Address::from(self.daddr));
+        match traffic {
+            Traffic::Udp => FrameBuilder::udp_v4(src, dst, saddr, daddr, sport, self.dport, b"rvs bench payload!")
+                .l4_checksum(Checksum::Fixed(0))
+                .pad_to(FRAME_LEN)
+                .build(),
+            Traffic::TcpSyn => {
+                FrameBuilder::tcp_v4(src, dst, saddr, daddr, sport, self.dport, TcpFlags::SYN, b"")
+                    .seq(1)
+                    .pad_to(FRAME_LEN)
+                    .build()
+            }
+        }
+    }
+
+    /// The generator's settings for `frame` (built by [`Template::frame`]), starting at flow
+    /// `first` and cycling through `flows` flows (0: never wrapping).
+    pub fn generator(&self, traffic: Traffic, frame: &[u8], first: u64, flows: u64) -> BenchGen {
+        let ip = BENCH_IP_OFF as usize;
+        let l4 = BENCH_L4_OFF as usize;
+        // One's-complement "subtraction" of the fields the program rewrites: add their
+        // complements. The sums stay far below 2^19, which the program's fold expects.
+        let saddr_out = u32::from(!word(frame, ip + 12)) + u32::from(!word(frame, ip + 14));
+        let ip_csum_base = u32::from(!word(frame, ip + 10)) + saddr_out;
+        let (l4_kind, l4_csum_base) = match traffic {
+            Traffic::Udp => (BENCH_L4_NONE, 0),
+            Traffic::TcpSyn => {
+                let csum = word(frame, BENCH_TCP_CSUM_OFF as usize);
+                (BENCH_L4_TCP, u32::from(!csum) + saddr_out + u32::from(!word(frame, l4)))
+            }
+        };
+        BenchGen {
+            next: first,
+            flows,
+            saddr_base: u32::from(self.saddr_base),
+            ip_csum_base,
+            l4_csum_base,
+            l4: l4_kind,
+        }
+    }
+}
+
+/// The 16-bit word at `offset` as the program loads it (native-endian load of network bytes).
+fn word(frame: &[u8], offset: usize) -> u16 {
+    frame
+        .get(offset..offset + 2)
+        .map_or(0, |b| u16::from_ne_bytes([b[0], b[1]]))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const T: Template = Template {
+        src_mac: [2, 0, 0, 0, 0, 1],
+        dst_mac: [2, 0, 0, 0, 0, 2],
+        saddr_base: Ipv4Addr::new(198, 18, 0, 0),
+        daddr: Ipv4Addr::new(192, 168, 0, 100),
+        dport: 80,
+    };
+
+    /// What `rvs_bench_gen` does to a frame, written again in Rust (the root test in
+    /// `traffic.rs` checks the program itself against the same expectations).
+    pub(crate) fn model(frame: &[u8], g: &mut BenchGen) -> Vec<u8> {
+        let fold = |mut s: u32| {
+            s = (s & 0xffff) + (s >> 16);
+            s = (s & 0xffff) + (s >> 16);
+            !(s as u16)
+        };
+        let mut out = frame.to_vec();
+        let i = g.next;
+        g.next = if g.flows != 0 && i + 1 >= g.flows { 0 } else { i + 1 };
+        let (saddr, sport) = flow_tuple(Ipv4Addr::from(g.saddr_base), i);
+        out[26..30].copy_from_slice(&saddr.octets());
+        out[34..36].copy_from_slice(&sport.to_be_bytes());
+        let s = u32::from(word(&out, 26)) + u32::from(word(&out, 28));
+        out[24..26].copy_from_slice(&fold(g.ip_csum_base + s).to_ne_bytes());
+        if g.l4 == BENCH_L4_TCP {
+            let sum = g.l4_csum_base + s + u32::from(word(&out, 34));
+            out[50..52].copy_from_slice(&fold(sum).to_ne_bytes());
+        }
+        out
+    }
+
+    /// The frame the generator must produce for flow `index`, built from scratch.
+    pub(crate) fn expected(t: &Template, traffic: Traffic, index: u64) -> Vec<u8> {
+        let (saddr, _) = flow_tuple(t.saddr_base, index);
+        let (_, sport) = flow_tuple(t.saddr_base, index);
+        let base = Template { saddr_base: saddr, ..*t };
+        let mut frame = base.frame(traffic);
+        // `frame` numbers from flow 0 of `base`, whose port is the base port: set the port.
+        let probe = match traffic {
+            Traffic::Udp => FrameBuilder::udp_v4(
+                EthernetAddress(t.src_mac),
+                EthernetAddress(t.dst_mac),
+                saddr.into(),
+                t.daddr.into(),
+                sport,
+                t.dport,
+                b"rvs bench payload!",
+            )
+            .l4_checksum(Checksum::Fixed(0))
+            .pad_to(FRAME_LEN)
+            .build(),
+            Traffic::TcpSyn => FrameBuilder::tcp_v4(
+                EthernetAddress(t.src_mac),
+                EthernetAddress(t.dst_mac),
+                saddr.into(),
+                t.daddr.into(),
+                sport,
+                t.dport,
+                TcpFlags::SYN,
+                b"",
+            )
+            .seq(1)
+            .pad_to(FRAME_LEN)
+            .build(),
+        };
+        frame.copy_from_slice(&probe);
+        frame
+    }
+
+    #[test]
+    fn flows_are_numbered_by_port_then_address() {
+        let base = Ipv4Addr::new(198, 18, 0, 0);
+        assert_eq!(flow_tuple(base, 0), (base, 0x8000));
+        assert_eq!(flow_tuple(base, 0x7fff), (base, 0xffff));
+        assert_eq!(flow_tuple(base, 0x8000), (Ipv4Addr::new(198, 18, 0, 1), 0x8000));
+        assert_eq!(flow_tuple(base, 999_999), (Ipv4Addr::new(198, 18, 0, 30), 0x8000 + 16_959));
+        assert_eq!(flows_in(32), 1 << 20);
+    }
+
+    #[test]
+    fn templates_are_minimum_frames_with_valid_checksums() {
+        for traffic in [Traffic::Udp, Traffic::TcpSyn] {
+            let frame = T.frame(traffic);
+            assert_eq!(frame.len(), FRAME_LEN);
+            assert_eq!(&frame[0..6], &T.dst_mac);
+            assert_eq!(&frame[30..34], &[192, 168, 0, 100]);
+            assert_eq!(frame, expected(&T, traffic, 0));
+        }
+    }
+
+    #[test]
+    fn patched_frames_equal_frames_built_from_scratch() {
+        for traffic in [Traffic::Udp, Traffic::TcpSyn] {
+            let frame = T.frame(traffic);
+            let mut g = T.generator(traffic, &frame, 0, 0);
+            for i in [0u64, 1, 2, 0x7fff, 0x8000, 123_456, 999_999, 5_000_000] {
+                g.next = i;
+                assert_eq!(model(&frame, &mut g), expected(&T, traffic, i), "{traffic:?} flow {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn cycling_generators_wrap_and_fresh_ones_do_not() {
+        let frame = T.frame(Traffic::Udp);
+        let mut cycling = T.generator(Traffic::Udp, &frame, 2, 3);
+        let ports: Vec<u16> = (0..4)
+            .map(|_| u16::from_be_bytes(model(&frame, &mut cycling)[34..36].try_into().unwrap()))
+            .collect();
+        assert_eq!(ports, [0x8002, 0x8000, 0x8001, 0x8002]);
+        let mut fresh = T.generator(Traffic::Udp, &frame, u64::from(u32::MAX), 0);
+        model(&frame, &mut fresh);
+        assert_eq!(fresh.next, u64::from(u32::MAX) + 1);
+    }
+}
