@@ -8,6 +8,7 @@ mod counters;
 mod director;
 mod host_facts;
 mod housekeeping;
+mod instance;
 mod neighbours;
 mod plane;
 mod server;
@@ -20,7 +21,7 @@ use clap::Parser;
 use rvs_dataplane::{Dataplane, DataplaneOptions, neigh::Resolver};
 use tokio::sync::Mutex;
 
-use crate::{args::Args, director::Director, plane::Plane, socket::SocketClaim};
+use crate::{args::Args, director::Director, instance::InstanceLock, plane::Plane, socket::SocketClaim};
 
 /// The kernel tick rate rvs emulates where IPVS's limits depend on it (Debian kernels: 250).
 pub const HZ: NonZeroU32 = match NonZeroU32::new(250) {
@@ -30,8 +31,10 @@ pub const HZ: NonZeroU32 = match NonZeroU32::new(250) {
 
 fn main() {
     let args = Args::parse();
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RVS_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
@@ -49,12 +52,15 @@ fn run(args: Args) -> Result<()> {
         }
     }
     let claim = SocketClaim::claim(&args.socket)?;
+    let instance = InstanceLock::acquire(&args.instance())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, claim))
+    let result = runtime.block_on(serve(args, claim));
+    drop(instance);
+    result
 }
 
 async fn serve(args: Args, claim: SocketClaim) -> Result<()> {

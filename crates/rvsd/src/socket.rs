@@ -34,7 +34,12 @@ impl SocketClaim {
             bail!("another rvsd is already running on {} (lock {} is held)", path.display(), lock_path.display());
         }
         match UnixStream::connect(path) {
-            Ok(_) => bail!("another process is already listening on {}", path.display()),
+            Ok(_) => {
+                // We hold the lock, so the file is ours to remove; the listener is not rvsd.
+                drop(lock);
+                let _ = std::fs::remove_file(&lock_path);
+                bail!("another process is already listening on {}", path.display())
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(_) => {
                 // A socket file nobody listens on: left behind by a daemon that died.

@@ -1,0 +1,274 @@
+//! Seed 000's DR cluster with the real rvsd: where new connections from the client land under
+//! rr, wrr, lc and wlc, compared with what IPVS does (the kernel's `ip_vs_rr.c`,
+//! `ip_vs_wrr.c`, `ip_vs_lc.c`, `ip_vs_wlc.c`, and the oracle's recorded traffic).
+//!
+//! IPVS keeps real servers newest-first: with webserver2 added last, it is the head of the
+//! list, where every scheduler starts and which wins the least-connection ties.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rvs_e2e::cluster::{DrCluster, WEB1, WEB2};
+use rvs_e2e::held::HeldGet;
+use rvs_e2e::listing::DestRow;
+use rvs_e2e::root_or_skip;
+
+const W1: &str = "webserver1";
+const W2: &str = "webserver2";
+const LISTING_WAIT: Duration = Duration::from_secs(10);
+
+fn vip() -> SocketAddr {
+    SocketAddr::from(([192, 168, 0, 100], 80))
+}
+
+/// `n` names taking turns, starting with `first`.
+fn alternating(first: &str, second: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| if i % 2 == 0 { first } else { second }.to_owned())
+        .collect()
+}
+
+fn count(answers: &[String], name: &str) -> usize {
+    answers.iter().filter(|a| *a == name).count()
+}
+
+#[test]
+fn rr_alternates_strictly_starting_with_the_most_recently_added_real() {
+    if !root_or_skip("rr_alternates_strictly_starting_with_the_most_recently_added_real") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s rr",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]);
+    let answers = cluster.answers(10);
+    assert_eq!(answers, alternating(W2, W1, 10), "10 curls of the VIP");
+
+    // Each request was one connection through the data plane, five per real server.
+    let (listing, settled) = cluster.wait_for_listing(LISTING_WAIT, |rows| {
+        rows.len() == 2 && rows.iter().all(|r| r.active == 0 && r.inactive == 5)
+    });
+    assert!(settled, "after 10 closed connections:\n{listing}");
+    let stats = cluster.rvsd.stats();
+    assert!(
+        stats.get("conn_created").copied().unwrap_or(0) >= 10,
+        "{stats:?}"
+    );
+
+    // The order of adding decides, not the addresses: now webserver1 is the newest.
+    cluster.configure(&[
+        "-C",
+        "-A -t 192.168.0.100:80 -s rr",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+    ]);
+    assert_eq!(
+        cluster.answers(4),
+        alternating(W1, W2, 4),
+        "reals added webserver2 first, webserver1 last"
+    );
+}
+
+/// IPVS's wrr for webserver1 (weight 1, added first) and webserver2 (weight 3, added last)
+/// on a service created with `-A -s wrr`: binding the scheduler to the empty service leaves
+/// `cw = mw = 0`; adding webserver1 makes `cw = mw = 1`; adding webserver2 keeps `cw = 1`
+/// (`ip_vs_wrr_dest_changed` only clamps or resets a 0). So the first round takes everyone
+/// with weight >= 1 (webserver2, webserver1), then the thresholds run 3, 2, 1: webserver2
+/// three times, then webserver1, again and again.
+fn wrr_after_adding_1_then_3(n: usize) -> Vec<String> {
+    let steady = [W2, W2, W2, W1];
+    [W2, W1]
+        .into_iter()
+        .chain(steady.into_iter().cycle())
+        .take(n)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn wrr_with_weights_1_and_3_gives_3_to_1_in_ipvs_order() {
+    if !root_or_skip("wrr_with_weights_1_and_3_gives_3_to_1_in_ipvs_order") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s wrr",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g -w 1",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 3",
+    ]);
+    let answers = cluster.answers(40);
+    assert_eq!(
+        (count(&answers, W2), count(&answers, W1)),
+        (30, 10),
+        "40 requests with weights 3:1: {answers:?}"
+    );
+    assert_eq!(answers, wrr_after_adding_1_then_3(40), "IPVS's wrr order");
+
+    // Switching the scheduler binds wrr afresh (`cw = mw = 3`, at the head): the order the
+    // oracle recorded after `ipvsadm -E -s wrr` on the same weights (recorded/traffic.txt:
+    // rs2 rs2 rs2 rs1 rs2 rs2 rs2 rs1, rs2 being the weight-3 real added last).
+    cluster.configure(&[
+        "-E -t 192.168.0.100:80 -s rr",
+        "-E -t 192.168.0.100:80 -s wrr",
+    ]);
+    let recorded = [W2, W2, W2, W1, W2, W2, W2, W1].map(str::to_owned);
+    assert_eq!(
+        cluster.answers(8),
+        recorded,
+        "after -E -s wrr (oracle recording)"
+    );
+}
+
+/// What `-Ln` must show for (webserver1, webserver2) as (ActiveConn, InActConn).
+type Counts = ((u64, u64), (u64, u64));
+
+/// Waits until `-Ln` shows `want`; panics with the listing if it does not.
+fn expect_counts(cluster: &DrCluster, want: Counts, after: &str) {
+    let row = |rows: &[DestRow], addr: &str| {
+        rows.iter()
+            .find(|r| r.addr == addr)
+            .map(|r| (r.active, r.inactive))
+    };
+    let (listing, settled) = cluster.wait_for_listing(LISTING_WAIT, |rows| {
+        row(rows, WEB1) == Some(want.0) && row(rows, WEB2) == Some(want.1)
+    });
+    assert!(
+        settled,
+        "after {after}: wanted webserver1 {:?} and webserver2 {:?} (ActiveConn, InActConn):\n{listing}",
+        want.0, want.1
+    );
+}
+
+/// Opens a `/hold` connection from the client; returns it and who answered.
+fn hold(cluster: &DrCluster) -> (HeldGet, String) {
+    let mut held = HeldGet::open(cluster.client(), vip(), "/hold?secs=120")
+        .unwrap_or_else(|e| panic!("holding a connection to the VIP: {e:#}"));
+    let name = held
+        .read_line()
+        .unwrap_or_else(|e| panic!("the held connection's first line: {e:#}"));
+    (held, name)
+}
+
+/// One short request; it must land on `want`.
+fn short_to(cluster: &DrCluster, want: &str, why: &str) {
+    let got = cluster.curl("/");
+    assert_eq!(got.trim_end(), want, "{why}");
+}
+
+/// lc, and wlc with equal weights, schedule on `ActiveConn * 256 + InActConn` and keep the
+/// head of the list (the newest real, webserver2) on ties.
+fn least_connections_follow_open_connections(scheduler: &str) {
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        &format!("-A -t 192.168.0.100:80 -s {scheduler}"),
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]);
+    let (_held2, first) = hold(&cluster);
+    assert_eq!(first, W2, "{scheduler}: a tie goes to the newest real");
+    expect_counts(&cluster, ((0, 0), (1, 0)), "one held connection");
+
+    // webserver2 holds a connection: short ones go to webserver1 (0, 1, 2 < 256).
+    for i in 0..3 {
+        short_to(
+            &cluster,
+            W1,
+            &format!("{scheduler}: short request {i} while webserver2 holds one"),
+        );
+        expect_counts(
+            &cluster,
+            ((0, i + 1), (1, 0)),
+            &format!("short request {i}"),
+        );
+    }
+
+    // 3 < 256: the next long one goes to webserver1 too; now it is 259 against 256.
+    let (_held1, second) = hold(&cluster);
+    assert_eq!(second, W1, "{scheduler}: the second held connection");
+    expect_counts(&cluster, ((1, 3), (1, 0)), "two held connections");
+
+    // webserver2 takes short ones until it has as many (ties stay with it), then one more.
+    let want = [W2, W2, W2, W2, W1];
+    let mut counts = ((1, 3), (1, 0));
+    for (i, name) in want.iter().enumerate() {
+        short_to(
+            &cluster,
+            name,
+            &format!("{scheduler}: short request {i} with one held on each"),
+        );
+        if *name == W1 {
+            counts.0.1 += 1;
+        } else {
+            counts.1.1 += 1;
+        }
+        expect_counts(
+            &cluster,
+            counts,
+            &format!("short request {i} with both held"),
+        );
+    }
+}
+
+#[test]
+fn lc_sends_new_connections_to_the_real_with_fewer_open_ones() {
+    if !root_or_skip("lc_sends_new_connections_to_the_real_with_fewer_open_ones") {
+        return;
+    }
+    least_connections_follow_open_connections("lc");
+}
+
+#[test]
+fn wlc_sends_new_connections_to_the_real_with_fewer_open_ones() {
+    if !root_or_skip("wlc_sends_new_connections_to_the_real_with_fewer_open_ones") {
+        return;
+    }
+    least_connections_follow_open_connections("wlc");
+}
+
+#[test]
+fn wlc_weighs_open_connections_by_weight() {
+    if !root_or_skip("wlc_weighs_open_connections_by_weight") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s wlc",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g -w 1",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 3",
+    ]);
+    // ip_vs_wlc_schedule moves to a later real only if loh * its weight > doh * least's
+    // weight: webserver2 (weight 3) takes a new one until it holds more than 3 per
+    // webserver1's one.
+    let want = [W2, W1, W2, W2, W2, W1];
+    let mut held = Vec::new();
+    let mut answered = Vec::new();
+    for (i, name) in want.iter().enumerate() {
+        let (conn, got) = hold(&cluster);
+        held.push(conn);
+        answered.push(got.clone());
+        assert_eq!(
+            got, *name,
+            "held connection {i}; answers so far {answered:?}"
+        );
+        let on_web1 = answered.iter().filter(|a| *a == W1).count() as u64;
+        let on_web2 = answered.len() as u64 - on_web1;
+        expect_counts(
+            &cluster,
+            ((on_web1, 0), (on_web2, 0)),
+            &format!("held connection {i}"),
+        );
+    }
+    // 4 * 256 * 1 > 2 * 256 * 3 is false: the next short one still goes to webserver2.
+    short_to(&cluster, W2, "wlc: short request with 2 and 4 held");
+}
+
+#[test]
+fn expected_orders_are_what_the_kernel_formulas_give() {
+    // The hand-derived sequences above, checked against their own description.
+    let wrr = wrr_after_adding_1_then_3(10);
+    assert_eq!(wrr[..2], [W2, W1]);
+    assert_eq!(wrr[2..6], [W2, W2, W2, W1]);
+    assert_eq!(alternating("a", "b", 3), ["a", "b", "a"]);
+}

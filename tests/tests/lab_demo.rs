@@ -1,0 +1,130 @@
+//! `rvs lab demo`: seed 000's DR experiment as a user runs it, end to end with the real
+//! binaries, and nothing left behind afterwards.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use rvs_e2e::bins::binary;
+use rvs_e2e::{PrefixGuard, lab_prefix, root_or_skip, run_captured};
+
+/// The demo builds a lab, makes ten requests and prints the tables; generous on a loaded box.
+const DEMO_TIMEOUT: Duration = Duration::from_secs(120);
+const CLIENT_LOOP: &str = "[client]$ for i in $(seq 10); do curl -s http://192.168.0.100/; done";
+
+/// The lines after `header` up to the next empty line.
+fn section<'a>(stdout: &'a str, header: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != header)
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect()
+}
+
+/// The `-Lnc` listing the demo prints: its lines after the command up to the next command.
+fn connection_listing(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != "[director]# rvsadm -Lnc")
+        .skip(1)
+        .take_while(|l| !l.starts_with("[director]#"))
+        .collect()
+}
+
+#[test]
+fn rvs_lab_demo_alternates_and_lists_connections() {
+    if !root_or_skip("rvs_lab_demo_alternates_and_lists_connections") {
+        return;
+    }
+    let prefix = lab_prefix();
+    let _cleanup = PrefixGuard(prefix.clone());
+    let _files = DemoFiles(prefix.clone());
+    let mut command = Command::new(binary("rvs"));
+    command.args(["lab", "demo", "--prefix", &prefix]);
+    let (status, stdout, stderr) =
+        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab demo: {e:#}"));
+    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(status.success(), "rvs lab demo: {status}\n{shown}");
+
+    let answers = section(&stdout, CLIENT_LOOP);
+    let want: Vec<&str> = (0..10)
+        .map(|i| {
+            if i % 2 == 0 {
+                "webserver2"
+            } else {
+                "webserver1"
+            }
+        })
+        .collect();
+    assert_eq!(answers, want, "the ten answers\n{shown}");
+
+    let conns = connection_listing(&stdout);
+    assert_eq!(
+        conns.get(..2),
+        Some(
+            &[
+                "IPVS connection entries",
+                "pro expire state       source             virtual            destination",
+            ][..]
+        ),
+        "{shown}"
+    );
+    let entries: Vec<&str> = conns.iter().skip(2).copied().collect();
+    assert_eq!(entries.len(), 10, "one entry per request\n{shown}");
+    for (real, n) in [("192.168.0.11:80", 5), ("192.168.0.22:80", 5)] {
+        let on_real = entries
+            .iter()
+            .filter(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.first() == Some(&"TCP")
+                    && words
+                        .get(3)
+                        .is_some_and(|s| s.starts_with("172.25.254.10:"))
+                    && words.get(4) == Some(&"192.168.0.100:80")
+                    && words.get(5) == Some(&real)
+            })
+            .count();
+        assert_eq!(on_real, n, "connections to {real}\n{shown}");
+    }
+
+    // The demo took its lab down: namespaces, rvsd's pins and socket.
+    assert!(
+        stdout.contains(&format!("lab {prefix} removed: 6 namespaces")),
+        "{shown}"
+    );
+    let left: Vec<String> = rvs_lab::list_netns()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("{prefix}-")))
+        .collect();
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+    let pins = Path::new(rvs_lab::BPF_PIN_ROOT).join(format!("{prefix}-director"));
+    assert!(!pins.exists(), "{} left behind", pins.display());
+    let socket = format!("/run/rvs/{prefix}.sock");
+    assert!(!Path::new(&socket).exists(), "{socket} left behind");
+}
+
+/// Removes what `rvs lab` keeps under `/run/rvs` for a prefix, should the demo fail midway.
+struct DemoFiles(String);
+
+impl Drop for DemoFiles {
+    fn drop(&mut self) {
+        let socket = format!("/run/rvs/{}.sock", self.0);
+        let _ = std::fs::remove_file(format!("{socket}.lock"));
+        let _ = std::fs::remove_file(socket);
+        let _ = std::fs::remove_dir_all(format!("/run/rvs/{}", self.0));
+    }
+}
+
+#[test]
+fn demo_output_sections_are_found() {
+    let out = format!(
+        "x\n{CLIENT_LOOP}\nwebserver2\nwebserver1\n\n[director]# rvsadm -Lnc\nIPVS connection entries\nTCP ...\n[director]# rvsadm -Ln --stats\n"
+    );
+    assert_eq!(section(&out, CLIENT_LOOP), ["webserver2", "webserver1"]);
+    assert_eq!(
+        connection_listing(&out),
+        ["IPVS connection entries", "TCP ..."]
+    );
+}
