@@ -2,8 +2,8 @@
 //! `NAME.cmds`, writing a run in the same format, and masking what may differ between runs.
 //!
 //! Format (see `/work/shared/ipvs-oracle/README.md`): `$ command`, its stdout, its stderr as
-//! `[stderr] ...` lines, then `[rc=N]`. The splitting and masking are those of
-//! `crates/rvsadm/tests/golden.rs`, which replays the same files in process.
+//! `[stderr] ...` lines, then `[rc=N]`. Used by both golden replays: in process
+//! (`crates/rvsadm/tests/golden.rs`) and against a real rvsd (`tests/tests/golden_rvsd.rs`).
 
 /// One command of a transcript and everything recorded after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +74,8 @@ pub fn render(stdout: &str, stderr: &str, rc: i32) -> String {
 /// that ran the line, not of ipvsadm.
 pub const SEGFAULT_REPORT: &str = "Segmentation fault\n";
 
-/// Whether `cmd` lists connections (`-c` alone or among short options, or `--connection`).
-/// (`crates/rvsadm/tests/golden.rs` looks for `" -c"` or `"c "`, which misses a final
-/// `-Lnc`; its cases list no connections, so it never mattered there.)
+/// Whether `cmd` lists connections (`-c` alone or among short options such as a final `-Lnc`,
+/// or `--connection`).
 fn lists_connections(cmd: &str) -> bool {
     cmd.split_whitespace().any(|w| {
         w == "--connection" || (w.starts_with('-') && !w.starts_with("--") && w[1..].contains('c'))

@@ -12,6 +12,7 @@
 //! `printf ... | ipvsadm -R` feeds stdin; `< /dev/null` feeds nothing. As the oracle README says,
 //! `-Lc` expiry times and client ports and `--rate` figures are masked.
 
+use rvs_e2e::transcript;
 use rvs_core::control::{ControlBackend, LocalTransport};
 use rvs_core::ipvsadm::{EXIT_SEGFAULT, Resolver, TableResolver, run};
 use rvs_core::model::Protocol;
@@ -207,61 +208,6 @@ fn plan(line: &str) -> Result<(Vec<String>, String), String> {
     Ok((argv, stdin))
 }
 
-/// Masks what the oracle README says may differ.
-fn mask(cmd: &str, body: &str) -> String {
-    let lists_conns = cmd.contains(" -c") || cmd.contains("c ") || cmd.contains("--connection");
-    body.lines()
-        .map(|l| {
-            if cmd.contains("--rate")
-                && (l.starts_with("  -> ")
-                    || l.starts_with("TCP")
-                    || l.starts_with("UDP")
-                    || l.starts_with("SCTP")
-                    || l.starts_with("FWM"))
-            {
-                let (head, tail) = l.split_at(l.len().min(33));
-                format!("{head}{}", tail.replace(|c: char| c.is_ascii_digit(), "#"))
-            } else if lists_conns && l.len() > 11 && l.as_bytes().get(6) == Some(&b':') {
-                let mut s: String = l.to_owned();
-                s.replace_range(4..9, "##:##");
-                s
-            } else {
-                l.to_owned()
-            }
-        })
-        .map(|l| l + "\n")
-        .collect()
-}
-
-struct Block {
-    cmd: String,
-    body: String,
-}
-
-/// Splits a transcript into blocks, knowing the commands it was made from.
-fn blocks(transcript: &str, cmds: &[String]) -> Result<Vec<Block>, String> {
-    let mut out: Vec<Block> = Vec::new();
-    let mut next = 0;
-    for line in transcript.split_inclusive('\n') {
-        let bare = line.strip_suffix('\n').unwrap_or(line);
-        if next < cmds.len() && bare == format!("$ {}", cmds[next]) {
-            out.push(Block {
-                cmd: cmds[next].clone(),
-                body: String::new(),
-            });
-            next += 1;
-        } else if let Some(b) = out.last_mut() {
-            b.body.push_str(line);
-        } else {
-            return Err(format!("transcript starts with {bare:?}"));
-        }
-    }
-    if next != cmds.len() {
-        return Err(format!("transcript has {next} of {} commands", cmds.len()));
-    }
-    Ok(out)
-}
-
 fn run_line(table: &mut IpvsTable, argv: &[String], stdin: &str) -> String {
     let host = StaticHost::loopback_only();
     let mut backend = ControlBackend(LocalTransport {
@@ -307,25 +253,21 @@ struct CaseResult {
 fn run_case(cmds_path: &Path) -> Result<CaseResult, String> {
     let cmds_text = std::fs::read_to_string(cmds_path).map_err(|e| e.to_string())?;
     let txt_path = cmds_path.with_extension("txt");
-    let transcript =
+    let transcript_text =
         std::fs::read_to_string(&txt_path).map_err(|e| format!("{}: {e}", txt_path.display()))?;
-    let cmds: Vec<String> = cmds_text
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
+    let cmds = transcript::commands(&cmds_text);
     let mut table = IpvsTable::new();
     let mut res = CaseResult {
         passed: 0,
         failures: Vec::new(),
         skipped: Vec::new(),
     };
-    for b in blocks(&transcript, &cmds)? {
+    for b in transcript::blocks(&transcript_text, &cmds)? {
         match plan(&b.cmd) {
             Err(why) => res.skipped.push(format!("{}: {why}", b.cmd)),
             Ok((argv, stdin)) => {
-                let got = mask(&b.cmd, &run_line(&mut table, &argv, &stdin));
-                let want = mask(&b.cmd, &b.body);
+                let got = transcript::mask(&b.cmd, &run_line(&mut table, &argv, &stdin));
+                let want = transcript::mask(&b.cmd, &b.body);
                 if got == want {
                     res.passed += 1;
                 } else {
