@@ -1,6 +1,7 @@
 //! rvs, the friendly tool around rvsd and rvsadm: `rvs lab` builds the seed tutorials'
 //! topologies in network namespaces and runs them.
 
+mod bench;
 mod lab;
 mod tools;
 
@@ -27,6 +28,11 @@ enum Command {
         /// Also list counters that are zero.
         #[arg(long)]
         all: bool,
+    },
+    /// Benchmarks of the data plane on a namespace topology (root).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
     /// The seed tutorials' clusters in network namespaces on this machine (root).
     Lab {
@@ -91,6 +97,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench { command } => bench::run(command),
         Command::Lab { command } => match command {
             LabCommand::Up { topology, prefix } => lab::up(topology, &prefix),
             LabCommand::Demo { topology, prefix } => lab::demo(topology, &prefix),

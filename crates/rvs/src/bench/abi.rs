@@ -28,9 +28,16 @@ pub const BENCH_L4_OFF: u32 = 34;
 pub const BENCH_TCP_CSUM_OFF: u32 = BENCH_L4_OFF + 16;
 /// Shortest template the generator accepts: Ethernet + IPv4 + TCP.
 pub const BENCH_FRAME_MIN: u32 = BENCH_L4_OFF + 20;
+/// 8-byte words of the template's headers the generator writes into every frame.
+pub const BENCH_HDR_WORDS: u32 = 7;
 
 /// The generator's settings and position (`gen` array, one element). Written by the benchmark
 /// between runs; `next` is advanced by the program on every frame.
+///
+/// In live-frames mode the kernel copies the template into each page of its pool once, and a
+/// recycled page comes back with whatever the path last wrote into it (the frame travels the
+/// path in the same page: a director rewriting MAC addresses rewrites the generator's next
+/// frame too). So the program writes the whole header, `header`, into every frame.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BenchGen {
@@ -49,6 +56,8 @@ pub struct BenchGen {
     pub l4_csum_base: u32,
     /// `BENCH_L4_*`: which L4 checksum to patch.
     pub l4: u32,
+    /// The template's first `BENCH_HDR_WORDS * 8` bytes: Ethernet, IPv4 and L4 headers.
+    pub header: [u64; 7],
 }
 
 /// What the sink counts (`sink_cfg` array, one element).
@@ -62,7 +71,8 @@ pub struct BenchSink {
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<BenchGen>() == 32);
+    assert!(core::mem::size_of::<BenchGen>() == 32 + 8 * BENCH_HDR_WORDS as usize);
+    assert!(8 * BENCH_HDR_WORDS >= BENCH_FRAME_MIN);
     assert!(core::mem::size_of::<BenchSink>() == 8);
 };
 

@@ -7,12 +7,18 @@ use rvs_wire::builder::{Checksum, FrameBuilder};
 use rvs_wire::{EthernetAddress, Ipv4Address, TcpFlags};
 
 use super::abi::{
-    BENCH_FLOW_PORT_BASE, BENCH_FLOW_PORT_BITS, BENCH_FLOW_PORTS, BENCH_IP_OFF, BENCH_L4_NONE, BENCH_L4_OFF,
-    BENCH_L4_TCP, BENCH_TCP_CSUM_OFF, BenchGen,
+    BENCH_FLOW_PORT_BASE, BENCH_FLOW_PORT_BITS, BENCH_FLOW_PORTS, BENCH_FRAME_MIN, BENCH_HDR_WORDS,
+    BENCH_IP_OFF, BENCH_L4_NONE, BENCH_L4_OFF, BENCH_L4_TCP, BENCH_TCP_CSUM_OFF, BenchGen,
 };
 
 /// Minimum Ethernet frame without FCS: what every template is padded to.
 pub const FRAME_LEN: usize = 60;
+
+// The program refuses frames shorter than its fixed offsets reach.
+const _: () = assert!(FRAME_LEN >= BENCH_FRAME_MIN as usize);
+
+/// The UDP payload: fills the datagram to a minimum frame.
+const PAYLOAD: &[u8] = b"rvs bench payload!";
 
 /// What the generator sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,19 +60,33 @@ impl Template {
     /// The frame of flow 0.
     pub fn frame(&self, traffic: Traffic) -> Vec<u8> {
         let (saddr, sport) = flow_tuple(self.saddr_base, 0);
+        self.frame_of(traffic, saddr, sport)
+    }
+
+    /// The frame from `saddr:sport`, all checksums right.
+    pub fn frame_of(&self, traffic: Traffic, saddr: Ipv4Addr, sport: u16) -> Vec<u8> {
         let (src, dst) = (EthernetAddress(self.src_mac), EthernetAddress(self.dst_mac));
         let (saddr, daddr) = (Ipv4Address::from(saddr), Ipv4Address::from(self.daddr));
         match traffic {
-            Traffic::Udp => FrameBuilder::udp_v4(src, dst, saddr, daddr, sport, self.dport, b"rvs bench payload!")
-                .l4_checksum(Checksum::Fixed(0))
-                .pad_to(FRAME_LEN)
-                .build(),
-            Traffic::TcpSyn => {
-                FrameBuilder::tcp_v4(src, dst, saddr, daddr, sport, self.dport, TcpFlags::SYN, b"")
-                    .seq(1)
+            Traffic::Udp => {
+                FrameBuilder::udp_v4(src, dst, saddr, daddr, sport, self.dport, PAYLOAD)
+                    .l4_checksum(Checksum::Fixed(0))
                     .pad_to(FRAME_LEN)
                     .build()
             }
+            Traffic::TcpSyn => FrameBuilder::tcp_v4(
+                src,
+                dst,
+                saddr,
+                daddr,
+                sport,
+                self.dport,
+                TcpFlags::SYN,
+                b"",
+            )
+            .seq(1)
+            .pad_to(FRAME_LEN)
+            .build(),
         }
     }
 
@@ -83,10 +103,18 @@ impl Template {
             Traffic::Udp => (BENCH_L4_NONE, 0),
             Traffic::TcpSyn => {
                 let csum = word(frame, BENCH_TCP_CSUM_OFF as usize);
-                (BENCH_L4_TCP, u32::from(!csum) + saddr_out + u32::from(!word(frame, l4)))
+                (
+                    BENCH_L4_TCP,
+                    u32::from(!csum) + saddr_out + u32::from(!word(frame, l4)),
+                )
             }
         };
+        let mut header = [0u64; BENCH_HDR_WORDS as usize];
+        for (word, bytes) in header.iter_mut().zip(frame.chunks_exact(8)) {
+            *word = u64::from_ne_bytes(bytes.try_into().unwrap_or_default());
+        }
         BenchGen {
+            header,
             next: first,
             flows,
             saddr_base: u32::from(self.saddr_base),
@@ -119,15 +147,22 @@ mod tests {
 
     /// What `rvs_bench_gen` does to a frame, written again in Rust (the root test in
     /// `traffic.rs` checks the program itself against the same expectations).
-    pub(crate) fn model(frame: &[u8], g: &mut BenchGen) -> Vec<u8> {
+    fn model(frame: &[u8], g: &mut BenchGen) -> Vec<u8> {
         let fold = |mut s: u32| {
             s = (s & 0xffff) + (s >> 16);
             s = (s & 0xffff) + (s >> 16);
             !(s as u16)
         };
         let mut out = frame.to_vec();
+        for (w, word) in g.header.iter().enumerate() {
+            out[8 * w..8 * w + 8].copy_from_slice(&word.to_ne_bytes());
+        }
         let i = g.next;
-        g.next = if g.flows != 0 && i + 1 >= g.flows { 0 } else { i + 1 };
+        g.next = if g.flows != 0 && i + 1 >= g.flows {
+            0
+        } else {
+            i + 1
+        };
         let (saddr, sport) = flow_tuple(Ipv4Addr::from(g.saddr_base), i);
         out[26..30].copy_from_slice(&saddr.octets());
         out[34..36].copy_from_slice(&sport.to_be_bytes());
@@ -141,41 +176,9 @@ mod tests {
     }
 
     /// The frame the generator must produce for flow `index`, built from scratch.
-    pub(crate) fn expected(t: &Template, traffic: Traffic, index: u64) -> Vec<u8> {
-        let (saddr, _) = flow_tuple(t.saddr_base, index);
-        let (_, sport) = flow_tuple(t.saddr_base, index);
-        let base = Template { saddr_base: saddr, ..*t };
-        let mut frame = base.frame(traffic);
-        // `frame` numbers from flow 0 of `base`, whose port is the base port: set the port.
-        let probe = match traffic {
-            Traffic::Udp => FrameBuilder::udp_v4(
-                EthernetAddress(t.src_mac),
-                EthernetAddress(t.dst_mac),
-                saddr.into(),
-                t.daddr.into(),
-                sport,
-                t.dport,
-                b"rvs bench payload!",
-            )
-            .l4_checksum(Checksum::Fixed(0))
-            .pad_to(FRAME_LEN)
-            .build(),
-            Traffic::TcpSyn => FrameBuilder::tcp_v4(
-                EthernetAddress(t.src_mac),
-                EthernetAddress(t.dst_mac),
-                saddr.into(),
-                t.daddr.into(),
-                sport,
-                t.dport,
-                TcpFlags::SYN,
-                b"",
-            )
-            .seq(1)
-            .pad_to(FRAME_LEN)
-            .build(),
-        };
-        frame.copy_from_slice(&probe);
-        frame
+    fn expected(t: &Template, traffic: Traffic, index: u64) -> Vec<u8> {
+        let (saddr, sport) = flow_tuple(t.saddr_base, index);
+        t.frame_of(traffic, saddr, sport)
     }
 
     #[test]
@@ -183,9 +186,29 @@ mod tests {
         let base = Ipv4Addr::new(198, 18, 0, 0);
         assert_eq!(flow_tuple(base, 0), (base, 0x8000));
         assert_eq!(flow_tuple(base, 0x7fff), (base, 0xffff));
-        assert_eq!(flow_tuple(base, 0x8000), (Ipv4Addr::new(198, 18, 0, 1), 0x8000));
-        assert_eq!(flow_tuple(base, 999_999), (Ipv4Addr::new(198, 18, 0, 30), 0x8000 + 16_959));
+        assert_eq!(
+            flow_tuple(base, 0x8000),
+            (Ipv4Addr::new(198, 18, 0, 1), 0x8000)
+        );
+        assert_eq!(
+            flow_tuple(base, 999_999),
+            (Ipv4Addr::new(198, 18, 0, 30), 0x8000 + 16_959)
+        );
         assert_eq!(flows_in(32), 1 << 20);
+    }
+
+    /// Whether the IPv4 header checksum and the TCP checksum (if any) of `frame` verify.
+    fn checksums_ok(frame: &[u8]) -> bool {
+        let ip = rvs_wire::Ipv4Packet::new_checked(&frame[14..]).unwrap();
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let l4 = &frame[34..14 + usize::from(ip.total_len())];
+        let l4_ok = match ip.protocol() {
+            rvs_wire::IpProtocol::Tcp => rvs_wire::TcpPacket::new_checked(l4)
+                .unwrap()
+                .verify_checksum(src, dst),
+            _ => true,
+        };
+        ip.verify_checksum() && l4_ok
     }
 
     #[test]
@@ -194,8 +217,9 @@ mod tests {
             let frame = T.frame(traffic);
             assert_eq!(frame.len(), FRAME_LEN);
             assert_eq!(&frame[0..6], &T.dst_mac);
-            assert_eq!(&frame[30..34], &[192, 168, 0, 100]);
-            assert_eq!(frame, expected(&T, traffic, 0));
+            assert_eq!(&frame[26..34], &[198, 18, 0, 0, 192, 168, 0, 100]);
+            assert_eq!(&frame[34..38], &[0x80, 0, 0, 80]);
+            assert!(checksums_ok(&frame), "{traffic:?}");
         }
     }
 
@@ -206,7 +230,12 @@ mod tests {
             let mut g = T.generator(traffic, &frame, 0, 0);
             for i in [0u64, 1, 2, 0x7fff, 0x8000, 123_456, 999_999, 5_000_000] {
                 g.next = i;
-                assert_eq!(model(&frame, &mut g), expected(&T, traffic, i), "{traffic:?} flow {i}");
+                // A frame the path rewrote (a director's MAC rewrite) must come out the same.
+                let mut dirty = frame.clone();
+                dirty[0..12].fill(0xee);
+                let patched = model(&dirty, &mut g);
+                assert!(checksums_ok(&patched), "{traffic:?} flow {i}");
+                assert_eq!(patched, expected(&T, traffic, i), "{traffic:?} flow {i}");
             }
         }
     }

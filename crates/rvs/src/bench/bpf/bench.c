@@ -44,8 +44,9 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* Rewrites the template into flow `next` (source address and port, checksums) and sends it
- * back out of the interface the test run names: XDP_TX in live-frames mode transmits it. */
+/* Writes the template's headers into the frame (a recycled page holds whatever the path last
+ * wrote there), makes it flow `next` (source address and port, checksums), and sends it out of
+ * the interface the test run names: XDP_TX in live-frames mode transmits it. */
 SEC("xdp")
 int rvs_bench_gen(struct xdp_md *ctx)
 {
@@ -57,11 +58,13 @@ int rvs_bench_gen(struct xdp_md *ctx)
 	__u32 zero = 0, saddr, port, sum;
 	__u64 i;
 
-	if (data + BENCH_FRAME_MIN > data_end)
+	if (data + BENCH_HDR_WORDS * 8 > data_end)
 		return XDP_ABORTED;
 	g = bpf_map_lookup_elem(&gen, &zero);
 	if (!g)
 		return XDP_ABORTED;
+	for (int w = 0; w < BENCH_HDR_WORDS; w++)
+		((__u64 *)data)[w] = g->header[w];
 	i = g->next;
 	g->next = (g->flows && i + 1 >= g->flows) ? 0 : i + 1;
 

@@ -1,0 +1,296 @@
+//! A running rvsd's data plane seen through its pinned maps: finding the real server's slot,
+//! filling the connection table with the generator's flows, reading the verdict counters.
+//!
+//! Entries written here must look exactly like those the program creates (`conn_create` in
+//! `bpf/conn.h`), or the program treats them as expired or unavailable: the destination slot
+//! and that slot's current generation, the forwarding method, the coarse monotonic time of
+//! the last packet, and the state. Each entry also counts in its destination's connection
+//! count (`dest_conns`), as a created one does, so that `rvsadm -Ln` and lc/wlc stay right and
+//! the expiry that takes the count back does not drive it negative.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use aya::maps::{HashMap, Map, MapData, PerCpuArray};
+use rvs_dataplane::abi::{
+    RVS_DEST_F_AVAILABLE, RVS_MAX_DESTS, RVS_MAX_NEIGHS, RVS_NEIGH_F_VALID, RVS_UDP_STATE, RvsConn,
+    RvsConnKey, RvsDest, RvsDestConns, RvsNeigh, RvsStat, RvsSvc, RvsSvcKey,
+};
+use rvs_dataplane::mmap::MmapArray;
+
+use super::frames::flow_tuple;
+
+/// `BPF_NOEXIST` (`<linux/bpf.h>`): insert only if the key is absent.
+const BPF_NOEXIST: u64 = 1;
+
+/// IP protocol numbers.
+pub const TCP: u8 = 6;
+/// IP protocol numbers.
+pub const UDP: u8 = 17;
+
+/// The pinned maps of one rvsd instance.
+pub struct PinnedPlane {
+    conns: HashMap<MapData, RvsConnKey, RvsConn>,
+    services: HashMap<MapData, RvsSvcKey, RvsSvc>,
+    stats: PerCpuArray<MapData, u64>,
+    dests: MmapArray<RvsDest>,
+    dest_conns: MmapArray<RvsDestConns>,
+    neighs: MmapArray<RvsNeigh>,
+    conns_id: u32,
+}
+
+/// A real server's destination slot and what it held when read.
+#[derive(Clone, Copy, Debug)]
+pub struct DestSlot {
+    /// Index into `dests`.
+    pub slot: u32,
+    /// Its contents.
+    pub dest: RvsDest,
+}
+
+/// Network-order `u32` of an address, as the maps keep it.
+fn be_addr(addr: Ipv4Addr) -> u32 {
+    u32::from_ne_bytes(addr.octets())
+}
+
+impl PinnedPlane {
+    /// Opens the maps pinned in `dir` (`/sys/fs/bpf/rvs/<instance>`).
+    pub fn open(dir: &Path) -> Result<Self> {
+        let data = |name: &str| {
+            MapData::from_pin(dir.join(name))
+                .with_context(|| format!("opening pinned map {}/{name}", dir.display()))
+        };
+        let conns_data = data("conns")?;
+        let conns_id = conns_data
+            .info()
+            .context("reading the connection table's info")?
+            .id();
+        Ok(Self {
+            conns: HashMap::try_from(Map::HashMap(conns_data))?,
+            services: HashMap::try_from(Map::HashMap(data("services")?))?,
+            stats: PerCpuArray::try_from(Map::PerCpuArray(data("stats")?))?,
+            dests: mmapped(dir, "dests", RVS_MAX_DESTS)?,
+            dest_conns: mmapped(dir, "dest_conns", RVS_MAX_DESTS)?,
+            neighs: mmapped(dir, "neighs", RVS_MAX_NEIGHS)?,
+            conns_id,
+        })
+    }
+
+    /// The connection table's map id (tells this instance's programs from others').
+    pub fn conns_id(&self) -> u32 {
+        self.conns_id
+    }
+
+    /// The slot of real server `rip:rport` in service `vip:vport/proto`.
+    pub fn find_dest(
+        &self,
+        vip: Ipv4Addr,
+        vport: u16,
+        proto: u8,
+        rip: Ipv4Addr,
+        rport: u16,
+    ) -> Result<DestSlot> {
+        let key = RvsSvcKey {
+            addr: be_addr(vip),
+            port: vport.to_be(),
+            proto,
+            pad: 0,
+        };
+        let svc = self
+            .services
+            .get(&key, 0)
+            .with_context(|| format!("no service {vip}:{vport}/{proto} in the data plane"))?;
+        (0..RVS_MAX_DESTS)
+            .filter_map(|slot| {
+                Some(DestSlot {
+                    slot,
+                    dest: self.dests.read(slot)?,
+                })
+            })
+            .find(|d| {
+                d.dest.svc == svc.slot
+                    && d.dest.addr == be_addr(rip)
+                    && d.dest.port == rport.to_be()
+                    && d.dest.flags & RVS_DEST_F_AVAILABLE != 0
+            })
+            .ok_or_else(|| anyhow!("no destination {rip}:{rport} in service {vip}:{vport}/{proto}"))
+    }
+
+    /// Whether the destination's next hop has a MAC address (until then its packets are dropped).
+    pub fn next_hop_ready(&self, dest: &DestSlot) -> bool {
+        let slot = self
+            .dests
+            .read(dest.slot)
+            .map_or(dest.dest.neigh, |d| d.neigh);
+        self.neighs
+            .read(slot)
+            .is_some_and(|n| n.flags & RVS_NEIGH_F_VALID != 0)
+    }
+
+    /// Waits until [`Self::next_hop_ready`], at most `timeout`.
+    pub fn wait_next_hop(
+        &self,
+        dest: &DestSlot,
+        timeout: Duration,
+        stop: &AtomicBool,
+    ) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while !self.next_hop_ready(dest) {
+            if Instant::now() > deadline || stop.load(Ordering::SeqCst) {
+                bail!("rvsd did not resolve the real server's MAC address within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Inserts `count` established UDP connections, the generator's flows `0..count` from
+    /// `saddr_base` to `vip:vport`, bound to `dest`. Returns how long it took.
+    pub fn fill_udp(
+        &mut self,
+        saddr_base: Ipv4Addr,
+        vip: Ipv4Addr,
+        vport: u16,
+        dest: &DestSlot,
+        count: u64,
+        stop: &AtomicBool,
+    ) -> Result<Duration> {
+        let started = Instant::now();
+        let value = RvsConn {
+            last_seen_ns: coarse_monotonic_ns()?,
+            state: RVS_UDP_STATE,
+            flags: 0,
+            dest: dest.slot,
+            dest_gen: dest.dest.generation,
+            fwd: dest.dest.fwd,
+            pad: [0; 7],
+        };
+        let mut inserted: i32 = 0;
+        let mut result = Ok(());
+        for index in 0..count {
+            if index % 65_536 == 0 && stop.load(Ordering::SeqCst) {
+                result = Err(super::interrupt::Interrupted.into());
+                break;
+            }
+            let (saddr, sport) = flow_tuple(saddr_base, index);
+            let key = RvsConnKey {
+                saddr: be_addr(saddr),
+                daddr: be_addr(vip),
+                sport: sport.to_be(),
+                dport: vport.to_be(),
+                proto: UDP,
+                pad: [0; 3],
+            };
+            // BPF_NOEXIST, as the program inserts: a flow that exists already is not counted twice.
+            if let Err(e) = self.conns.insert(key, value, BPF_NOEXIST) {
+                result = Err(e).with_context(|| format!("inserting connection {index} of {count}"));
+                break;
+            }
+            inserted += 1;
+        }
+        // A UDP entry is never active: it counts as inactive, as `conn_create` counts it.
+        // SAFETY: `c` points at an element of the live mapping; only the field's address is taken.
+        if let Some(inactive) = self
+            .dest_conns
+            .atomic_i32(dest.slot, |c| unsafe { &raw mut (*c).inactive })
+        {
+            inactive.fetch_add(inserted, Ordering::SeqCst);
+        }
+        result.map(|()| started.elapsed())
+    }
+
+    /// Every verdict counter, summed over CPUs, in `RvsStat` order.
+    pub fn verdicts(&self) -> Result<Vec<(RvsStat, u64)>> {
+        RvsStat::ALL
+            .iter()
+            .map(|&stat| {
+                let values = self
+                    .stats
+                    .get(&(stat as u32), 0)
+                    .context("reading the stats map")?;
+                Ok((stat, values.iter().sum()))
+            })
+            .collect()
+    }
+}
+
+/// A shared mapping of the pinned mmapable array `dir/name` of `entries` elements.
+fn mmapped<T>(dir: &Path, name: &str, entries: u32) -> Result<MmapArray<T>> {
+    let map = MapData::from_pin(dir.join(name))
+        .with_context(|| format!("opening pinned map {}/{name}", dir.display()))?;
+    MmapArray::new(map.fd(), entries).with_context(|| format!("mapping {name}"))
+}
+
+/// `CLOCK_MONOTONIC_COARSE` in ns: the clock of `bpf_ktime_get_coarse_ns`, which the program
+/// stores as each connection's last packet time.
+fn coarse_monotonic_ns() -> Result<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into `ts`, which lives across the call.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("reading CLOCK_MONOTONIC_COARSE");
+    }
+    Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// Differences between two readings of [`PinnedPlane::verdicts`], non-zero ones only.
+pub fn verdict_deltas(before: &[(RvsStat, u64)], after: &[(RvsStat, u64)]) -> Vec<(RvsStat, u64)> {
+    after
+        .iter()
+        .zip(before)
+        .map(|(&(stat, a), &(_, b))| (stat, a.saturating_sub(b)))
+        .filter(|&(_, d)| d > 0)
+        .collect()
+}
+
+/// The delta of `stat` in `deltas` (0 when absent).
+pub fn delta_of(deltas: &[(RvsStat, u64)], stat: RvsStat) -> u64 {
+    deltas
+        .iter()
+        .find(|(s, _)| *s == stat)
+        .map_or(0, |&(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_kept_as_they_lie_in_packets() {
+        assert_eq!(
+            be_addr(Ipv4Addr::new(192, 168, 0, 100)).to_ne_bytes(),
+            [192, 168, 0, 100]
+        );
+    }
+
+    #[test]
+    fn deltas_keep_what_moved() {
+        let before = [
+            (RvsStat::RxFrames, 5),
+            (RvsStat::FwdDrTx, 2),
+            (RvsStat::ConnCreated, 7),
+        ];
+        let after = [
+            (RvsStat::RxFrames, 105),
+            (RvsStat::FwdDrTx, 2),
+            (RvsStat::ConnCreated, 8),
+        ];
+        let d = verdict_deltas(&before, &after);
+        assert_eq!(d, [(RvsStat::RxFrames, 100), (RvsStat::ConnCreated, 1)]);
+        assert_eq!(delta_of(&d, RvsStat::FwdDrTx), 0);
+        assert_eq!(delta_of(&d, RvsStat::ConnCreated), 1);
+    }
+
+    #[test]
+    fn the_coarse_clock_moves_forward() {
+        let a = coarse_monotonic_ns().unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(30));
+        let b = coarse_monotonic_ns().unwrap_or(0);
+        assert!(a > 0 && b > a, "{a} then {b}");
+    }
+}

@@ -1,0 +1,366 @@
+//! What a benchmark run found, printed as a table or as JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::cpustat::CpuShare;
+
+/// At most this many ns per established-flow packet (the issue's goal).
+pub const GOAL_ESTABLISHED_NS: f64 = 150.0;
+
+/// A program's cost over one phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProgramCost {
+    /// Mean ns per run: `run_time_ns / run_cnt` from `bpf_stats`, or the test run's own clock.
+    pub ns_per_packet: Option<f64>,
+    /// Runs counted.
+    pub runs: u64,
+}
+
+/// What the director did during a phase, from its own counters and `bpf_stats`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DirectorView {
+    /// `rvs_director`'s cost.
+    pub cost: ProgramCost,
+    /// Frames forwarded (DR, `XDP_TX` or redirect).
+    pub forwarded: u64,
+    /// Connection entries created.
+    pub created: u64,
+    /// Every other counter that moved, by name.
+    pub other: Vec<(String, u64)>,
+}
+
+/// One path driven by the generator.
+#[derive(Clone, Debug, Serialize)]
+pub struct PathResult {
+    /// What was measured.
+    pub name: String,
+    /// Flows the traffic cycled through (0: every frame a new flow).
+    pub flows: u64,
+    /// Frames the generator transmitted.
+    pub sent: u64,
+    /// Frames the sink counted at the real server.
+    pub received: u64,
+    /// Seconds the generator was sending (its send loops, by the kernel's clock).
+    pub seconds: f64,
+    /// Wall-clock seconds of the phase's traffic, the calls' set-up and tear-down included.
+    pub wall_seconds: f64,
+    /// `sent / seconds`.
+    pub offered_pps: f64,
+    /// `received / seconds`: the path's rate.
+    pub pps: f64,
+    /// How the path's CPU spent the phase.
+    pub path_cpu: CpuShare,
+    /// `received` per second of kernel time on the path's CPU: the path's rate had it had the
+    /// CPU to itself, whatever else the machine ran.
+    pub pps_per_cpu: f64,
+    /// The director program's view, for the rvs paths.
+    pub director: Option<DirectorView>,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Seconds each path was driven.
+    pub duration_s: f64,
+    /// Entries put in the connection table before the rvs phases.
+    pub table_entries: u64,
+    /// Connection table capacity.
+    pub conn_max: u32,
+    /// Seconds the filling took.
+    pub fill_s: f64,
+    /// How rvsd attached its program (from its log).
+    pub xdp_mode: String,
+    /// The generator's CPU and the path's.
+    pub cpus: (usize, usize),
+    /// Every path, in the order driven: direct, nftables, rvs (all flows, hot flows, new flows).
+    pub paths: Vec<PathResult>,
+    /// rvs (all flows) pps over direct pps.
+    pub rvs_over_direct: f64,
+    /// rvs (all flows) pps over nftables pps.
+    pub rvs_over_nft: f64,
+    /// The same ratios of `pps_per_cpu`: rvs over direct, rvs over nftables.
+    pub per_cpu_ratios: (f64, f64),
+    /// `rvs_director` run in a loop by `BPF_PROG_TEST_RUN` on one established flow's frame
+    /// (hot caches): `bpf_stats` over the loop.
+    pub test_run_stats: ProgramCost,
+    /// The same loop by the test run's own clock (statistics on).
+    pub test_run_ns: f64,
+    /// The same loop with statistics off, by the test run's clock (`None` if they were on
+    /// before the run and could not be turned off).
+    pub test_run_no_stats_ns: Option<f64>,
+    /// The sink (parse, compare, count, drop) during the established-flow phase: what a
+    /// trivial XDP program costs by the same clock on the same CPU.
+    pub sink: ProgramCost,
+    /// `rvs_sweep`: ms per pass over the table, if one ran during the rvs phases.
+    pub sweep_ms: Option<f64>,
+    /// The generator's time per frame, ns.
+    pub generator_ns_per_frame: f64,
+    /// Highest rate the generator offered in any phase.
+    pub generator_max_pps: f64,
+    /// Whether `bpf_stats` were on before the run (then they were on for every phase).
+    pub stats_were_on: bool,
+}
+
+fn mpps(pps: f64) -> String {
+    format!("{:.3} M", pps / 1e6)
+}
+
+fn ns(cost: &ProgramCost) -> String {
+    cost.ns_per_packet
+        .map_or_else(|| "n/a".into(), |n| format!("{n:.1} ns"))
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+impl Report {
+    /// The path the goals are judged on: rvs with traffic over every flow in the table.
+    pub fn rvs(&self) -> Option<&PathResult> {
+        self.paths.get(2)
+    }
+
+    /// Whether rvs forwarded at least as many packets per second as nftables.
+    pub fn throughput_goal_met(&self) -> bool {
+        self.rvs_over_nft >= 1.0
+    }
+
+    /// `rvs_director`'s ns per packet on established flows, traffic over the whole table.
+    pub fn established_ns(&self) -> Option<f64> {
+        self.rvs()?.director.as_ref()?.cost.ns_per_packet
+    }
+
+    /// Whether an established-flow packet cost at most [`GOAL_ESTABLISHED_NS`].
+    pub fn latency_goal_met(&self) -> bool {
+        self.established_ns()
+            .is_some_and(|n| n <= GOAL_ESTABLISHED_NS)
+    }
+
+    /// The human-readable report.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "rvs bench dr: 60-byte frames, {:.1} s per path; generator on CPU {}, network path on CPU {}; rvsd XDP {}",
+            self.duration_s, self.cpus.0, self.cpus.1, self.xdp_mode
+        );
+        let _ = writeln!(
+            s,
+            "connection table: {} entries filled in {:.2} s (capacity {})",
+            self.table_entries, self.fill_s, self.conn_max
+        );
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "rates in million frames per second; path CPU: the path's share of its CPU (kernel time); \
+             per CPU-s: frames delivered per second of that time"
+        );
+        let _ = writeln!(
+            s,
+            "{:<33} {:>8} {:>9} {:>10} {:>9} {:>10} {:>10}",
+            "path", "flows", "offered", "delivered", "path CPU", "per CPU-s", "ns/packet"
+        );
+        for p in &self.paths {
+            let flows = if p.flows == 0 {
+                "new".to_string()
+            } else {
+                p.flows.to_string()
+            };
+            let cost = p
+                .director
+                .as_ref()
+                .map_or_else(|| "-".into(), |d| ns(&d.cost));
+            let _ = writeln!(
+                s,
+                "{:<33} {:>8} {:>9} {:>10} {:>8.0}% {:>10} {:>10}",
+                p.name,
+                flows,
+                mpps(p.offered_pps),
+                mpps(p.pps),
+                100.0 * p.path_cpu.kernel,
+                mpps(p.pps_per_cpu),
+                cost
+            );
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "rvs / direct  {:.3}   (per CPU-second: {:.3})",
+            self.rvs_over_direct, self.per_cpu_ratios.0
+        );
+        let _ = writeln!(
+            s,
+            "rvs / nft     {:.3}   (per CPU-second: {:.3})   goal >= 1: {}",
+            self.rvs_over_nft,
+            self.per_cpu_ratios.1,
+            met(self.throughput_goal_met())
+        );
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "rvs_director ns per packet (bpf_stats run_time_ns / run_cnt, live traffic):"
+        );
+        for p in self.paths.iter().filter(|p| p.director.is_some()) {
+            if let Some(d) = &p.director {
+                let _ = writeln!(
+                    s,
+                    "  {:<34} {:>9}  over {} runs; {} forwarded, {} entries created",
+                    p.name,
+                    ns(&d.cost),
+                    d.cost.runs,
+                    d.forwarded,
+                    d.created
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "  established, all {} flows: goal <= {GOAL_ESTABLISHED_NS} ns {}",
+            self.table_entries,
+            met(self.latency_goal_met())
+        );
+        let _ = writeln!(
+            s,
+            "  same program, one established flow in a BPF_PROG_TEST_RUN loop (hot caches): {} ({} by bpf_stats; {} with bpf_stats off)",
+            ns(&ProgramCost {
+                ns_per_packet: Some(self.test_run_ns),
+                runs: 0
+            }),
+            ns(&self.test_run_stats),
+            self.test_run_no_stats_ns
+                .map_or_else(|| "n/a".into(), |n| format!("{n:.1} ns"))
+        );
+        let _ = writeln!(
+            s,
+            "  for scale, a trivial XDP program (the sink) on the same path: {}",
+            ns(&self.sink)
+        );
+        if let Some(ms) = self.sweep_ms {
+            let _ = writeln!(
+                s,
+                "rvs_sweep: {ms:.1} ms per pass over the table (rvsd runs one every second)"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "generator: {:.1} ns per frame, up to {} offered",
+            self.generator_ns_per_frame,
+            mpps(self.generator_max_pps)
+        );
+        for p in &self.paths {
+            if let Some(d) = p.director.as_ref().filter(|d| !d.other.is_empty()) {
+                let other: Vec<String> = d.other.iter().map(|(n, c)| format!("{n} {c}")).collect();
+                let _ = writeln!(s, "director counters ({}): {}", p.name, other.join(", "));
+            }
+        }
+        if self.stats_were_on {
+            let _ = writeln!(s, "note: kernel.bpf_stats_enabled was already 1");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn path(name: &str, pps: f64, director_ns: Option<f64>) -> PathResult {
+        PathResult {
+            name: name.into(),
+            flows: 1000,
+            sent: 100,
+            received: 50,
+            seconds: 1.0,
+            wall_seconds: 1.1,
+            offered_pps: 2.0 * pps,
+            pps,
+            path_cpu: CpuShare {
+                kernel: 0.9,
+                user: 0.05,
+                idle: 0.05,
+                steal: 0.0,
+                kernel_seconds: 0.9,
+            },
+            pps_per_cpu: pps / 0.9,
+            director: director_ns.map(|n| DirectorView {
+                cost: ProgramCost {
+                    ns_per_packet: Some(n),
+                    runs: 1000,
+                },
+                forwarded: 990,
+                created: 0,
+                other: vec![("drop_no_neigh".into(), 3)],
+            }),
+        }
+    }
+
+    fn report(established_ns: f64, rvs_over_nft: f64) -> Report {
+        Report {
+            duration_s: 3.0,
+            table_entries: 1_000_000,
+            conn_max: 4_194_304,
+            fill_s: 0.8,
+            xdp_mode: "generic".into(),
+            cpus: (0, 1),
+            paths: vec![
+                path("direct", 2e6, None),
+                path("nft", 1e6, None),
+                path("rvs", 1e6 * rvs_over_nft, Some(established_ns)),
+            ],
+            rvs_over_direct: rvs_over_nft / 2.0,
+            rvs_over_nft,
+            test_run_stats: ProgramCost {
+                ns_per_packet: Some(82.0),
+                runs: 1_000_000,
+            },
+            test_run_ns: 80.0,
+            test_run_no_stats_ns: Some(60.0),
+            sink: ProgramCost {
+                ns_per_packet: Some(40.0),
+                runs: 1000,
+            },
+            sweep_ms: Some(40.0),
+            generator_ns_per_frame: 150.0,
+            generator_max_pps: 4e6,
+            stats_were_on: false,
+            per_cpu_ratios: (0.6, 1.1),
+        }
+    }
+
+    #[test]
+    fn goals_are_judged_on_the_figures() {
+        assert!(report(149.9, 1.0).latency_goal_met());
+        assert!(!report(150.1, 1.0).latency_goal_met());
+        assert!(report(100.0, 1.0).throughput_goal_met());
+        assert!(!report(100.0, 0.99).throughput_goal_met());
+    }
+
+    #[test]
+    fn the_table_shows_rates_ratios_and_costs() {
+        let text = report(85.25, 1.2).render();
+        assert!(
+            text.contains("rvs / nft     1.200   (per CPU-second: 1.100)   goal >= 1: met"),
+            "{text}"
+        );
+        assert!(
+            text.contains("85.2 ns  over 1000 runs; 990 forwarded, 0 entries created"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "(hot caches): 80.0 ns (82.0 ns by bpf_stats; 60.0 ns with bpf_stats off)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("drop_no_neigh 3"), "{text}");
+        let direct = text.lines().find(|l| l.starts_with("direct")).unwrap();
+        let columns: Vec<&str> = direct.split_whitespace().collect();
+        assert_eq!(columns, ["direct", "1000", "4.000", "M", "2.000", "M", "90%", "2.222", "M", "-"]);
+        let json = serde_json::to_value(report(85.0, 1.2)).unwrap();
+        assert_eq!(json["rvs_over_nft"], 1.2);
+        assert_eq!(json["paths"][2]["director"]["cost"]["ns_per_packet"], 85.0);
+    }
+}

@@ -1,0 +1,369 @@
+//! The benchmark's own BPF programs: the generator, run with `BPF_PROG_TEST_RUN` in live-frames
+//! mode from a thread in the client's namespace, and the sink on the real server.
+//!
+//! Live frames is the kernel's own traffic generator (`xdp-trafficgen`): the kernel builds
+//! frames from the template in a page pool, runs the program on each, and transmits those it
+//! returns with `XDP_TX` out of the interface named in the context, through that driver's
+//! `ndo_xdp_xmit`. For a veth that hands the frames to the peer's NAPI ring, which only exists
+//! while the peer has GRO on (or an XDP program). When the ring is full the frame is dropped
+//! there, so the generator never waits for the path it measures.
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use aya::maps::{Array, MapData, PerCpuArray};
+use aya::programs::{TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode};
+use aya::{Ebpf, EbpfLoader};
+use rvs_lab::Host;
+
+use super::abi::{BenchGen, BenchSink};
+use super::cpu;
+
+/// `src/bench/bpf/bench.c` compiled by `src/bench/build.rs`.
+static BENCH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench.o"));
+
+const PROG_GEN: &str = "rvs_bench_gen";
+const PROG_SINK: &str = "rvs_bench_sink";
+
+/// Frames per live-frames batch (the kernel's maximum is 256; xdp-trafficgen uses 64).
+const BATCH: u32 = 64;
+/// Frames of the first `BPF_PROG_TEST_RUN` call, which measures the generator's speed.
+const FIRST_CALL: u64 = 1 << 18;
+/// Longest a later call may take: a call cannot be stopped half-way.
+const MAX_CALL: Duration = Duration::from_secs(1);
+/// Time left below which no further call is made.
+const MIN_CALL: Duration = Duration::from_millis(50);
+
+/// Frames for the next call: what fits in `left` (and in [`MAX_CALL`]) at the speed seen so far.
+fn chunk_for(run: &GenRun, left: Duration) -> u64 {
+    if run.frames == 0 || run.sending.is_zero() {
+        return FIRST_CALL;
+    }
+    let rate = run.frames as f64 / run.sending.as_secs_f64();
+    let frames = (rate * left.min(MAX_CALL).as_secs_f64()) as u64;
+    frames.clamp(u64::from(BATCH), u64::from(u32::MAX))
+}
+
+/// `struct xdp_md` as `BPF_PROG_TEST_RUN` takes it in `ctx_in`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct XdpMd {
+    /// Metadata length before the frame: 0.
+    pub data: u32,
+    /// The frame's length.
+    pub data_end: u32,
+    /// Always 0.
+    pub data_meta: u32,
+    /// The interface the frame "arrived" on, in the calling thread's namespace.
+    pub ingress_ifindex: u32,
+    /// Its receive queue: 0.
+    pub rx_queue_index: u32,
+    /// Always 0.
+    pub egress_ifindex: u32,
+}
+
+impl XdpMd {
+    /// The bytes `ctx_in` takes.
+    pub fn bytes(&self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        let fields = [
+            self.data,
+            self.data_end,
+            self.data_meta,
+            self.ingress_ifindex,
+            self.rx_queue_index,
+            self.egress_ifindex,
+        ];
+        for (chunk, v) in out.chunks_exact_mut(4).zip(fields) {
+            chunk.copy_from_slice(&v.to_ne_bytes());
+        }
+        out
+    }
+}
+
+/// Where and how long to generate.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Stop after this long.
+    pub duration: Duration,
+    /// Stop after this many frames.
+    pub max_frames: u64,
+    /// The CPU the generating thread runs on.
+    pub cpu: usize,
+}
+
+/// What one generator run did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GenRun {
+    /// Frames the program transmitted (some may have been dropped at a full ring).
+    pub frames: u64,
+    /// Wall-clock time of the whole run, calls' set-up and tear-down included.
+    pub elapsed: Duration,
+    /// Time spent sending: the calls' own loops, by the kernel's clock.
+    pub sending: Duration,
+}
+
+impl GenRun {
+    /// Frames per second offered while sending.
+    pub fn rate(&self) -> f64 {
+        per_second(self.frames, self.sending)
+    }
+
+    /// Mean time per frame, ns.
+    pub fn ns_per_frame(&self) -> f64 {
+        if self.frames == 0 {
+            0.0
+        } else {
+            self.sending.as_nanos() as f64 / self.frames as f64
+        }
+    }
+}
+
+/// `n` per `elapsed`, 0 when nothing elapsed.
+pub fn per_second(n: u64, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs > 0.0 { n as f64 / secs } else { 0.0 }
+}
+
+/// The loaded generator and sink, with their maps. Dropping it detaches the sink.
+pub struct BenchPrograms {
+    ebpf: Ebpf,
+    gen_cfg: Array<MapData, BenchGen>,
+    sink_cfg: Array<MapData, BenchSink>,
+    sink_count: PerCpuArray<MapData, u64>,
+}
+
+impl BenchPrograms {
+    /// Loads both programs.
+    pub fn load() -> Result<Self> {
+        let mut ebpf = EbpfLoader::new()
+            .load(BENCH_OBJECT)
+            .context("loading the benchmark's BPF object")?;
+        for name in [PROG_GEN, PROG_SINK] {
+            xdp(&mut ebpf, name)?
+                .load()
+                .with_context(|| format!("loading {name}"))?;
+        }
+        let gen_cfg = Array::try_from(take_map(&mut ebpf, "gen")?)?;
+        let sink_cfg = Array::try_from(take_map(&mut ebpf, "sink_cfg")?)?;
+        let sink_count = PerCpuArray::try_from(take_map(&mut ebpf, "sink_count")?)?;
+        Ok(Self {
+            ebpf,
+            gen_cfg,
+            sink_cfg,
+            sink_count,
+        })
+    }
+
+    /// Attaches the sink to `interface` of `host` in generic mode, counting frames to `daddr`.
+    pub fn attach_sink(&mut self, host: &Host, interface: &str, daddr: Ipv4Addr) -> Result<()> {
+        let cfg = BenchSink {
+            daddr: u32::from_ne_bytes(daddr.octets()),
+            pad: 0,
+        };
+        self.sink_cfg
+            .set(0, cfg, 0)
+            .context("configuring the sink")?;
+        let prog = xdp(&mut self.ebpf, PROG_SINK)?;
+        host.run_in(|| prog.attach(interface, XdpMode::Skb).map(drop))?
+            .with_context(|| format!("attaching the sink to {interface} of {}", host.name()))
+    }
+
+    /// The sink's program id (for its `bpf_stats`).
+    pub fn sink_id(&mut self) -> Result<u32> {
+        Ok(xdp(&mut self.ebpf, PROG_SINK)?
+            .info()
+            .context("reading the sink's info")?
+            .id())
+    }
+
+    /// Frames the sink has counted so far, over all CPUs.
+    pub fn sink_count(&self) -> Result<u64> {
+        let values = self
+            .sink_count
+            .get(&0, 0)
+            .context("reading the sink's counter")?;
+        Ok(values.iter().sum())
+    }
+
+    /// Sends `template` out of `interface` of `host` as flows set by `generator`, until
+    /// `limits` or `stop`.
+    pub fn generate(
+        &mut self,
+        host: &Host,
+        interface: &str,
+        template: &[u8],
+        generator: BenchGen,
+        limits: Limits,
+        stop: &AtomicBool,
+    ) -> Result<GenRun> {
+        self.gen_cfg
+            .set(0, generator, 0)
+            .context("configuring the generator")?;
+        let data_end = u32::try_from(template.len()).map_err(|_| anyhow!("template too long"))?;
+        let prog: &Xdp = xdp(&mut self.ebpf, PROG_GEN)?;
+        let run = host.run_in(|| -> Result<GenRun> {
+            cpu::pin_current_thread(limits.cpu)?;
+            let ifindex = cpu::if_index(interface)?;
+            let ctx = XdpMd {
+                data_end,
+                ingress_ifindex: ifindex,
+                ..XdpMd::default()
+            }
+            .bytes();
+            let mut run = GenRun::default();
+            let started = Instant::now();
+            loop {
+                let left = limits.duration.saturating_sub(started.elapsed());
+                if run.frames >= limits.max_frames
+                    || left < MIN_CALL
+                    || stop.load(Ordering::Relaxed)
+                {
+                    break;
+                }
+                let frames = chunk_for(&run, left).min(limits.max_frames - run.frames);
+                let opts = TestRunOptions {
+                    data_in: Some(template),
+                    ctx_in: Some(&ctx),
+                    repeat: frames as u32,
+                    attrs: TestRunAttrs::new().xdp_live_frames(BATCH),
+                    ..TestRunOptions::new()
+                };
+                let result = prog
+                    .test_run(opts)
+                    .context("BPF_PROG_TEST_RUN of the generator")?;
+                run.frames += frames;
+                // The kernel reports the mean time per frame of the call's own loop, which
+                // leaves out the call's set-up and tear-down (an RCU grace period, ~20 ms).
+                run.sending += result.duration * (frames as u32);
+            }
+            run.elapsed = started.elapsed();
+            Ok(run)
+        })??;
+        Ok(run)
+    }
+}
+
+fn xdp<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
+    ebpf.program_mut(name)
+        .ok_or_else(|| anyhow!("program {name} missing from the benchmark's object"))?
+        .try_into()
+        .map_err(|e| anyhow!("program {name}: {e}"))
+}
+
+fn take_map(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map> {
+    match ebpf.take_map(name) {
+        Some(map) => Ok(map),
+        None => bail!("map {name} missing from the benchmark's object"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::bench::frames::{Template, Traffic, flow_tuple};
+
+    const T: Template = Template {
+        src_mac: [2, 0, 0, 0, 0, 1],
+        dst_mac: [2, 0, 0, 0, 0, 2],
+        saddr_base: Ipv4Addr::new(198, 18, 0, 0),
+        daddr: Ipv4Addr::new(192, 168, 0, 100),
+        dport: 9,
+    };
+
+    /// The programs need root to load; `RVS_SKIP_ROOT_TESTS=1` skips these tests elsewhere.
+    fn root_or_skip(test: &str) -> bool {
+        if rvs_lab::is_root() {
+            return true;
+        }
+        if std::env::var("RVS_SKIP_ROOT_TESTS").is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED {test}: it needs root (RVS_SKIP_ROOT_TESTS=1)");
+            return false;
+        }
+        panic!("{test} needs root; run as root or set RVS_SKIP_ROOT_TESTS=1 to skip it");
+    }
+
+    /// Runs a program once on `frame` (no live frames): its verdict and output frame.
+    fn run_once(p: &mut BenchPrograms, name: &str, frame: &[u8]) -> (u32, Vec<u8>) {
+        let mut out = vec![0u8; frame.len()];
+        let prog = xdp(&mut p.ebpf, name).unwrap();
+        let opts = TestRunOptions {
+            data_in: Some(frame),
+            data_out: Some(&mut out),
+            ..TestRunOptions::new()
+        };
+        let result = prog.test_run(opts).unwrap();
+        (result.return_value, out)
+    }
+
+    #[test]
+    fn the_generator_writes_each_flow_into_whatever_the_page_held() {
+        if !root_or_skip("the_generator_writes_each_flow_into_whatever_the_page_held") {
+            return;
+        }
+        let mut p = BenchPrograms::load().unwrap();
+        for traffic in [Traffic::Udp, Traffic::TcpSyn] {
+            let template = T.frame(traffic);
+            // A page the director already rewrote (MACs), as a recycled live-frames page is.
+            let mut dirty = template.clone();
+            dirty[0..12].fill(0xee);
+            p.gen_cfg
+                .set(0, T.generator(traffic, &template, 0x7ffe, 0x8001), 0)
+                .unwrap();
+            for index in [0x7ffe_u64, 0x7fff, 0x8000, 0] {
+                let (verdict, out) = run_once(&mut p, PROG_GEN, &dirty);
+                assert_eq!(verdict, 3, "XDP_TX");
+                let (saddr, sport) = flow_tuple(T.saddr_base, index);
+                assert_eq!(
+                    out,
+                    T.frame_of(traffic, saddr, sport),
+                    "{traffic:?} flow {index}"
+                );
+            }
+            assert_eq!(
+                p.gen_cfg.get(&0, 0).unwrap().next,
+                1,
+                "wrapped after flow 0x8000"
+            );
+        }
+    }
+
+    #[test]
+    fn the_sink_counts_and_drops_only_frames_for_its_address() {
+        if !root_or_skip("the_sink_counts_and_drops_only_frames_for_its_address") {
+            return;
+        }
+        let mut p = BenchPrograms::load().unwrap();
+        p.sink_cfg
+            .set(
+                0,
+                BenchSink {
+                    daddr: u32::from_ne_bytes(T.daddr.octets()),
+                    pad: 0,
+                },
+                0,
+            )
+            .unwrap();
+        let before = p.sink_count().unwrap();
+        let to_vip = T.frame(Traffic::Udp);
+        assert_eq!(run_once(&mut p, PROG_SINK, &to_vip).0, 1, "XDP_DROP");
+        let elsewhere = Template {
+            daddr: Ipv4Addr::new(192, 168, 0, 11),
+            ..T
+        }
+        .frame(Traffic::Udp);
+        assert_eq!(run_once(&mut p, PROG_SINK, &elsewhere).0, 2, "XDP_PASS");
+        let mut arp = to_vip.clone();
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(run_once(&mut p, PROG_SINK, &arp).0, 2, "XDP_PASS");
+        assert_eq!(
+            run_once(&mut p, PROG_SINK, &to_vip[..20]).0,
+            2,
+            "short frames pass"
+        );
+        assert_eq!(p.sink_count().unwrap() - before, 1);
+    }
+}
