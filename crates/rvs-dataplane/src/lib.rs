@@ -3,6 +3,7 @@
 pub mod abi;
 pub mod alloc;
 pub mod attach;
+pub mod bench_abi;
 pub mod bpffs;
 pub mod config;
 pub mod error;

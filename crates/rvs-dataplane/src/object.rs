@@ -7,3 +7,7 @@ pub static DIRECTOR: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR")
 pub const PROG_DIRECTOR: &str = "rvs_director";
 /// Name of the connection-expiry program in the object.
 pub const PROG_SWEEP: &str = "rvs_sweep";
+
+/// `bpf/bench.c`: the benchmark's traffic generator (`bench_gen`, run in live-frames mode) and
+/// receiver-side counter (`bench_sink`), used by `rvs bench`.
+pub static BENCH: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench.o"));

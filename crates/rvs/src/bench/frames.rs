@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use rvs_wire::builder::{Checksum, FrameBuilder};
 use rvs_wire::{EthernetAddress, Ipv4Address, TcpFlags};
 
-use super::abi::{
+use rvs_dataplane::bench_abi::{
     BENCH_FLOW_PORT_BASE, BENCH_FLOW_PORT_BITS, BENCH_FLOW_PORTS, BENCH_FRAME_MIN, BENCH_HDR_WORDS,
     BENCH_IP_OFF, BENCH_L4_NONE, BENCH_L4_OFF, BENCH_L4_TCP, BENCH_TCP_CSUM_OFF, BenchGen,
 };

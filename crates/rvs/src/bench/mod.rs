@@ -7,7 +7,6 @@
 //! then `rvs_director`'s own cost per packet from `bpf_stats`, on established flows with a
 //! million entries in the connection table and on new flows. See `docs/benchmark.md`.
 
-mod abi;
 mod cpu;
 mod cpustat;
 mod dr;

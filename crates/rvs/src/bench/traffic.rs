@@ -18,11 +18,11 @@ use aya::programs::{TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 use rvs_lab::Host;
 
-use super::abi::{BenchGen, BenchSink};
+use rvs_dataplane::bench_abi::{BenchGen, BenchSink};
 use super::cpu;
 
 /// `src/bench/bpf/bench.c` compiled by `src/bench/build.rs`.
-static BENCH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench.o"));
+static BENCH_OBJECT: &[u8] = rvs_dataplane::object::BENCH;
 
 const PROG_GEN: &str = "rvs_bench_gen";
 const PROG_SINK: &str = "rvs_bench_sink";

@@ -1,11 +1,11 @@
-//! Types and constants shared by the benchmark's BPF programs (`bpf/bench.c`) and this crate.
+//! Types and constants shared by the benchmark's BPF programs (`bpf/bench.c`) and `rvs bench`.
 //!
-//! This file is the one definition: `build.rs` next to it runs cbindgen on it to generate
-//! `bench_abi.h`, which the C includes.
+//! This file is the one definition: `build.rs` runs cbindgen on it to generate `bench_abi.h`,
+//! which the C includes.
 //!
 //! The generator numbers its flows: flow `i` comes from port
 //! `BENCH_FLOW_PORT_BASE + i % BENCH_FLOW_PORTS` of address `saddr_base + i / BENCH_FLOW_PORTS`.
-//! [`crate::bench::frames::flow_tuple`] is the same mapping in Rust, used to fill the
+//! `rvs::bench::frames::flow_tuple` is the same mapping in Rust, used to fill the
 //! connection table with exactly the flows the generator will send.
 
 /// Source ports per source address, a power of two so the program needs no division.

@@ -1,6 +1,6 @@
 /* The benchmark's two XDP programs: a traffic generator run with BPF_PROG_TEST_RUN in
  * live-frames mode, and a sink that counts and drops what reaches the real server.
- * Types and constants come from bench_abi.h, generated from src/bench/abi.rs. */
+ * Types and constants come from bench_abi.h, generated from src/bench_abi.rs. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
