@@ -149,43 +149,52 @@ static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct R
 	return c;
 }
 
-/* Insert a new entry bound to `dest`. If another CPU created the same connection meanwhile, its
- * entry wins and is returned. NULL (counted) when the table is full. */
-static __always_inline struct RvsConn *conn_create(struct RvsConfig *cfg, struct RvsConnKey *key,
-						   struct pkt *p, __u32 dest, struct RvsDest *d,
-						   __u64 now)
+/* Outcome of conn_create(). */
+enum create_result {
+	CREATED,	/* `fresh` was inserted; forward with it */
+	RACED,		/* another CPU created the connection first; `*winner` is its entry */
+	FULL,		/* the table is full (counted) */
+};
+
+/* Insert a new entry bound to `dest`, filled into `fresh`. If another CPU created the same
+ * connection meanwhile, its entry wins. */
+static __always_inline enum create_result conn_create(struct RvsConfig *cfg, struct RvsConnKey *key,
+						      struct pkt *p, __u32 dest, struct RvsDest *d,
+						      __u64 now, struct RvsConn *fresh,
+						      struct RvsConn **winner)
 {
-	struct RvsConn fresh = {};
 	struct RvsConn *c;
 	int tries;
 
-	fresh.last_seen_ns = now;
-	fresh.dest = dest;
-	fresh.dest_gen = READ_ONCE(d->generation);
-	fresh.fwd = READ_ONCE(d->fwd);
+	fresh->last_seen_ns = now;
+	fresh->dest = dest;
+	fresh->dest_gen = READ_ONCE(d->generation);
+	fresh->fwd = READ_ONCE(d->fwd);
 	if (p->proto == IPPROTO_TCP)
-		fresh.state = cfg->tcp_next[input_dir(fresh.fwd)][tcp_row(p->tcp_flags)]
-					   [RVS_TCP_STATE_NONE];
+		fresh->state = cfg->tcp_next[input_dir(fresh->fwd)][tcp_row(p->tcp_flags)]
+					    [RVS_TCP_STATE_NONE];
 	else
-		fresh.state = RVS_UDP_STATE;
+		fresh->state = RVS_UDP_STATE;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (bpf_map_update_elem(&conns, key, &fresh, BPF_NOEXIST) == 0) {
-			dest_conns_add(&fresh, conn_active(cfg, p->proto, fresh.state), 1);
+		if (bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST) == 0) {
+			dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
 			counters_conn(&svc_stats, READ_ONCE(d->svc));
 			counters_conn(&dest_stats, dest);
 			count(RVS_STAT_CONN_CREATED);
-			return bpf_map_lookup_elem(&conns, key);
+			return CREATED;
 		}
 		c = bpf_map_lookup_elem(&conns, key);
 		if (!c)
 			break;	/* not a collision: the table is full */
-		if (READ_ONCE(c->state) != RVS_CONN_DEAD)
-			return c;
+		if (READ_ONCE(c->state) != RVS_CONN_DEAD) {
+			*winner = c;
+			return RACED;
+		}
 		bpf_map_delete_elem(&conns, key);
 	}
 	count(RVS_STAT_DROP_CONN_TABLE_FULL);
-	return NULL;
+	return FULL;
 }
 
 #endif

@@ -1,5 +1,6 @@
 /* rvs director: the entry points. `rvs_director` runs on every frame of the attached interfaces;
- * `rvs_sweep` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections. */
+ * `rvs_expire` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections it
+ * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry"). */
 #include "sched.h"
 #include "xmit.h"
 
@@ -22,16 +23,22 @@ static __always_inline struct RvsSvc *svc_find(struct pkt *p)
 	return bpf_map_lookup_elem(&services, &key);
 }
 
-static __always_inline int forward(struct xdp_md *ctx, struct RvsConfig *cfg, struct RvsConn *c,
-				   struct pkt *p, __u64 now)
+/* A packet of an existing connection: its TCP transition and its timestamp. */
+static __always_inline void conn_touch(struct RvsConfig *cfg, struct RvsConn *c, struct pkt *p,
+				       __u64 now)
 {
-	__u32 slot = c->dest;
-	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
-
 	if (p->proto == IPPROTO_TCP)
 		conn_transition(cfg, c, input_dir(c->fwd), p->tcp_flags);
 	if (READ_ONCE(c->last_seen_ns) != now)
 		WRITE_ONCE(c->last_seen_ns, now);
+}
+
+/* Sends a packet to the destination its connection is bound to (`c` may be the entry in the
+ * table or, for a connection's first packet, the copy that was just inserted). */
+static __always_inline int forward(struct xdp_md *ctx, const struct RvsConn *c, struct pkt *p)
+{
+	__u32 slot = c->dest;
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
 
 	/* IPVS with expire_nodest_conn = 0: packets of a removed real server's connections are
 	 * dropped until the entry expires. */
@@ -55,8 +62,9 @@ SEC("xdp")
 int rvs_director(struct xdp_md *ctx)
 {
 	struct RvsConnKey key = {};
+	struct RvsConn fresh = {};
 	struct RvsConfig *cfg;
-	struct RvsConn *c;
+	struct RvsConn *c = NULL;
 	struct RvsSvc *svc;
 	struct RvsDest *d;
 	struct pkt p = {};
@@ -80,8 +88,10 @@ int rvs_director(struct xdp_md *ctx)
 	now = bpf_ktime_get_coarse_ns();
 
 	c = conn_find(cfg, &key, &p, now);
-	if (c)
-		return forward(ctx, cfg, c, &p, now);
+	if (c) {
+		conn_touch(cfg, c, &p, now);
+		return forward(ctx, c, &p);
+	}
 
 	svc = svc_find(&p);
 	if (!svc)
@@ -94,45 +104,71 @@ int rvs_director(struct xdp_md *ctx)
 	d = bpf_map_lookup_elem(&dests, &dest);
 	if (!d)
 		return drop(RVS_STAT_DROP_NO_DEST);
-	c = conn_create(cfg, &key, &p, dest, d, now);
-	if (!c)
+	switch (conn_create(cfg, &key, &p, dest, d, now, &fresh, &c)) {
+	case CREATED:
+		return forward(ctx, &fresh, &p);
+	case RACED:
+		conn_touch(cfg, c, &p, now);
+		return forward(ctx, c, &p);
+	default:
 		return XDP_DROP;
-	return forward(ctx, cfg, c, &p, now);
+	}
 }
 
-/* Context of one sweep over the connection table. */
-struct sweep {
+/* Context of one run of the expiry program. */
+struct expiry {
 	__u64 now;
 	__u64 expired;
 };
 
-static long sweep_one(void *map, struct RvsConnKey *key, struct RvsConn *c, void *ctx)
+/* Re-checks one candidate with the packet path's own rules: a DEAD entry is deleted; an
+ * expired one is killed (its count taken back by whoever wins the compare-and-swap), then
+ * deleted. An entry refreshed since the daemon read it is left alone. */
+static long expire_one(__u32 i, void *ctx)
 {
-	struct sweep *s = ctx;
-	struct RvsConnKey k = *key;
-	struct RvsConfig *cfg = config_get();
-	__u32 state;
+	struct expiry *x = ctx;
+	struct RvsExpireBatch *batch;
+	struct RvsConfig *cfg;
+	struct RvsConnKey key;
+	struct RvsConn *c;
+	__u32 zero = 0, state;
 
-	if (!cfg)
+	if (i >= RVS_EXPIRE_BATCH)
 		return 1;
+	batch = bpf_map_lookup_elem(&expire, &zero);
+	cfg = config_get();
+	if (!batch || !cfg)
+		return 1;
+	key = batch->keys[i];
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
 	state = READ_ONCE(c->state);
 	if (state == RVS_CONN_DEAD) {
-		bpf_map_delete_elem(&conns, &k);
+		bpf_map_delete_elem(&conns, &key);
 		return 0;
 	}
-	if (conn_expired(cfg, c, k.proto, state, s->now) && conn_kill(cfg, c, k.proto, state)) {
-		bpf_map_delete_elem(&conns, &k);
-		s->expired++;
+	if (conn_expired(cfg, c, key.proto, state, x->now) && conn_kill(cfg, c, key.proto, state)) {
+		bpf_map_delete_elem(&conns, &key);
+		x->expired++;
 	}
 	return 0;
 }
 
 SEC("xdp")
-int rvs_sweep(struct xdp_md *ctx)
+int rvs_expire(struct xdp_md *ctx)
 {
-	struct sweep s = { .now = bpf_ktime_get_coarse_ns() };
+	struct expiry x = { .now = bpf_ktime_get_coarse_ns() };
+	struct RvsExpireBatch *batch;
+	__u32 zero = 0, n;
 
-	bpf_for_each_map_elem(&conns, sweep_one, &s, 0);
-	count_n(RVS_STAT_CONN_EXPIRED_SWEEP, s.expired);
+	batch = bpf_map_lookup_elem(&expire, &zero);
+	if (!batch)
+		return XDP_ABORTED;
+	n = READ_ONCE(batch->count);
+	if (n > RVS_EXPIRE_BATCH)
+		n = RVS_EXPIRE_BATCH;
+	bpf_loop(n, expire_one, &x, 0);
+	count_n(RVS_STAT_CONN_EXPIRED_SWEEP, x.expired);
 	return XDP_PASS;
 }

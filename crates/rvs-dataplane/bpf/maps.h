@@ -94,6 +94,16 @@ struct {
 	PIN_BY_NAME;
 } conns SEC(".maps");
 
+/* Candidate keys for the expiry program, written by the daemon through mmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsExpireBatch);
+	PIN_BY_NAME;
+} expire SEC(".maps");
+
 /* Traffic counters per service slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

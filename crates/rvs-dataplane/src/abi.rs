@@ -22,6 +22,8 @@ pub const RVS_MAX_NEIGHS: u32 = 16384;
 pub const RVS_POOL_SIZE: u32 = 1 << 20;
 /// Longest destination list a least-connection scheduler scans.
 pub const RVS_MAX_SVC_DESTS: u32 = 1024;
+/// Connection keys the daemon hands the expiry program per run.
+pub const RVS_EXPIRE_BATCH: u32 = 256;
 /// Distinct virtual addresses.
 pub const RVS_MAX_VIPS: u32 = 4096;
 /// Default capacity of the connection table.
@@ -245,6 +247,26 @@ pub struct RvsConn {
     pub pad: [u8; 7],
 }
 
+/// Keys of connection entries that may have expired (`expire`, mmapable, one element): the
+/// daemon finds candidates by reading the table in chunks, the `rvs_expire` program re-checks
+/// each one and expires it with the packet path's own rules.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RvsExpireBatch {
+    /// How many of `keys` are filled.
+    pub count: u32,
+    /// Always zero.
+    pub pad: u32,
+    /// The candidates.
+    pub keys: [RvsConnKey; RVS_EXPIRE_BATCH as usize],
+}
+
+impl Default for RvsExpireBatch {
+    fn default() -> Self {
+        Self { count: 0, pad: 0, keys: [RvsConnKey::default(); RVS_EXPIRE_BATCH as usize] }
+    }
+}
+
 /// Per-service and per-destination traffic counters (per-CPU arrays `svc_stats`, `dest_stats`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -349,7 +371,7 @@ pub enum RvsStat {
     ConnReused,
     /// Connection entries expired by a packet arriving after the timeout.
     ConnExpiredInline,
-    /// Connection entries expired by the sweeper.
+    /// Connection entries expired by the daemon's periodic sweep.
     ConnExpiredSweep,
     /// Number of counters (not a counter).
     Max,
@@ -443,3 +465,4 @@ unsafe impl aya::Pod for RvsDestConns {}
 unsafe impl aya::Pod for RvsNeigh {}
 unsafe impl aya::Pod for RvsSchedState {}
 unsafe impl aya::Pod for RvsConfig {}
+unsafe impl aya::Pod for RvsExpireBatch {}

@@ -3,6 +3,7 @@
 pub mod abi;
 pub mod alloc;
 pub mod attach;
+pub mod batch;
 pub mod bench_abi;
 pub mod bpffs;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod neigh;
 pub mod object;
 pub mod program;
 pub mod readout;
+pub mod sweep;
 
 pub use attach::AttachMode;
 pub use error::DataplaneError;

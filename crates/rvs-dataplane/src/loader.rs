@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use aya::{
     EbpfLoader,
-    programs::{ProgramError, TestRun, TestRunOptions, Xdp, XdpMode, xdp::XdpLinkId},
+    programs::{ProgramError, Xdp, XdpMode, xdp::XdpLinkId},
 };
 
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
     error::DataplaneError,
     maps::Maps,
     mmap::MmapArray,
-    object::{DIRECTOR, PROG_DIRECTOR, PROG_SWEEP},
+    object::{DIRECTOR, PROG_DIRECTOR, PROG_EXPIRE},
 };
 
 /// Where and how big to make an instance's data plane.
@@ -65,7 +65,7 @@ impl Dataplane {
             .default_map_pin_directory(&pin_dir)
             .map_max_entries("conns", opts.conn_max)
             .load(DIRECTOR)?;
-        for name in [PROG_DIRECTOR, PROG_SWEEP] {
+        for name in [PROG_DIRECTOR, PROG_EXPIRE] {
             xdp_mut(&mut ebpf, name)?.load().map_err(|source| DataplaneError::Program { program: name, source })?;
         }
         let maps = Maps::take_from(&mut ebpf)?;
@@ -132,17 +132,9 @@ impl Dataplane {
         }
     }
 
-    /// Expires idle connections: runs the sweep program over the whole connection table.
-    pub fn sweep(&self) -> Result<(), DataplaneError> {
-        let prog: &Xdp = self
-            .ebpf
-            .program(PROG_SWEEP)
-            .and_then(|p| p.try_into().ok())
-            .ok_or(DataplaneError::Program { program: PROG_SWEEP, source: ProgramError::NotLoaded })?;
-        let frame = [0u8; 64];
-        prog.test_run(TestRunOptions { data_in: Some(&frame), ..TestRunOptions::new() })
-            .map_err(|source| DataplaneError::Program { program: PROG_SWEEP, source })?;
-        Ok(())
+    /// A loaded XDP program of the object by name.
+    pub(crate) fn program(&self, name: &str) -> Option<&Xdp> {
+        self.ebpf.program(name).and_then(|p| p.try_into().ok())
     }
 
     /// The director program, for test runs and statistics.

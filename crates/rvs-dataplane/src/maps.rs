@@ -2,7 +2,7 @@
 
 use aya::{
     Ebpf,
-    maps::{HashMap, Map, MapData, PerCpuArray},
+    maps::{HashMap, IterableMap, Map, MapData, PerCpuArray},
 };
 
 use crate::{abi::*, error::DataplaneError, mmap::MmapArray};
@@ -27,6 +27,8 @@ pub struct Maps {
     pub sched: MmapArray<RvsSchedState>,
     /// Run-time settings (one element).
     pub config: MmapArray<RvsConfig>,
+    /// Candidates for the expiry program (one element).
+    pub expire: MmapArray<RvsExpireBatch>,
     /// Traffic per service slot.
     pub svc_stats: PerCpuArray<MapData, RvsCounters>,
     /// Traffic per destination slot.
@@ -63,6 +65,12 @@ fn mmapped<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<MmapArray<T>, Datap
 }
 
 impl Maps {
+    /// The connection table's descriptor, for batch reads.
+    pub fn conns_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.conns.map().fd().as_fd()
+    }
+
     /// Takes every map out of a freshly loaded object.
     pub fn take_from(ebpf: &mut Ebpf) -> Result<Self, DataplaneError> {
         let conns_map = take(ebpf, "conns")?;
@@ -85,6 +93,7 @@ impl Maps {
             pool: mmapped(ebpf, "pool")?,
             sched: mmapped(ebpf, "sched")?,
             config: mmapped(ebpf, "config")?,
+            expire: mmapped(ebpf, "expire")?,
             svc_stats: typed(ebpf, "svc_stats")?,
             dest_stats: typed(ebpf, "dest_stats")?,
             stats: typed(ebpf, "stats")?,

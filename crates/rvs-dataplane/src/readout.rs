@@ -1,10 +1,11 @@
 //! Reading what the data plane counted: verdict counters, traffic per service and destination,
 //! connection entries, and the program's own run-time statistics.
 
-use aya::maps::{MapError, PerCpuValues};
+use aya::maps::PerCpuValues;
 
 use crate::{
     abi::{RvsConn, RvsConnKey, RvsCounters, RvsStat},
+    batch::{BatchCursor, HashBatch},
     error::DataplaneError,
     loader::Dataplane,
 };
@@ -57,18 +58,21 @@ impl Dataplane {
         Ok(sum_counters(&v))
     }
 
-    /// Every connection entry (live or not yet swept), in hash order.
+    /// Every connection entry (live or not yet swept), in hash order, read in chunks.
     pub fn connections(&self) -> Result<Vec<(RvsConnKey, RvsConn)>, DataplaneError> {
         let mut out = Vec::new();
-        for item in self.maps.conns.iter() {
-            match item {
-                Ok(kv) => out.push(kv),
-                // An entry deleted between listing its key and reading it.
-                Err(MapError::KeyNotFound) => continue,
-                Err(source) => return Err(DataplaneError::Map { name: "conns", source }),
+        let mut chunk: HashBatch<RvsConnKey, RvsConn> = HashBatch::with_capacity(4096);
+        let mut cursor = BatchCursor::START;
+        loop {
+            let (n, next) = chunk
+                .read(self.maps.conns_fd(), cursor)
+                .map_err(|source| DataplaneError::Mmap { name: "conns (batch read)", source })?;
+            out.extend(chunk.keys().iter().copied().zip(chunk.values().iter().copied()).take(n));
+            if next.at_start() {
+                return Ok(out);
             }
+            cursor = next;
         }
-        Ok(out)
     }
 
     /// Run-time statistics of the director program.

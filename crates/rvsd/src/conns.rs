@@ -6,17 +6,12 @@ use rvs_core::{
     conn::TcpState,
     model::{ConnEntry, ConnProtocol},
 };
-use rvs_dataplane::abi::{RVS_CONN_DEAD, RvsConfig};
+use rvs_dataplane::{
+    abi::{RVS_CONN_DEAD, RvsConfig},
+    sweep::{coarse_now_ns, timeout_ns},
+};
 
 use crate::plane::Plane;
-
-/// `CLOCK_MONOTONIC_COARSE` in ns: the clock the data plane stamps connections with.
-pub fn coarse_now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
-}
 
 fn v4(be: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(u32::from_be(be)))
@@ -36,18 +31,18 @@ pub fn entries(plane: &Plane) -> Vec<ConnEntry> {
         if dest.generation != conn.dest_gen {
             continue;
         }
-        let (protocol, state, timeout_ns) = match key.proto {
+        let timeout = cfg.as_ref().map_or(0, |c| timeout_ns(c, &key, &conn));
+        let (protocol, state) = match key.proto {
             6 => {
                 let st = TcpState::from_u8(conn.state as u8).unwrap_or(TcpState::None);
-                let t = cfg.map_or(0, |c| c.tcp_timeout_ns[st.as_u8() as usize]);
-                (ConnProtocol::Tcp, st.name().to_string(), t)
+                (ConnProtocol::Tcp, st.name().to_string())
             }
-            17 => (ConnProtocol::Udp, "UDP".to_string(), cfg.map_or(0, |c| c.udp_timeout_ns)),
-            p => (ConnProtocol::Other(p), "NONE".to_string(), 0),
+            17 => (ConnProtocol::Udp, "UDP".to_string()),
+            p => (ConnProtocol::Other(p), "NONE".to_string()),
         };
         let idle = now.saturating_sub(conn.last_seen_ns);
-        let left = timeout_ns.saturating_sub(idle);
-        if timeout_ns > 0 && left == 0 {
+        let left = timeout.saturating_sub(idle);
+        if timeout > 0 && left == 0 {
             continue; // expired; the sweeper has not taken it out yet
         }
         out.push(ConnEntry {

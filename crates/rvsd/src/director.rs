@@ -7,6 +7,8 @@ use rvs_core::{
     table::{Change, ConnectionSource, IpvsTable, LiveCounters},
 };
 
+use rvs_dataplane::sweep::Sweeper;
+
 use crate::{counters::Counters, host_facts::HostFacts, plane::Plane};
 
 /// The table, the data plane and the counters.
@@ -14,6 +16,7 @@ pub struct Director {
     table: IpvsTable,
     plane: Plane,
     counters: Counters,
+    sweeper: Sweeper,
 }
 
 /// Listings' view of live numbers.
@@ -41,7 +44,7 @@ impl ConnectionSource for Live<'_> {
 impl Director {
     /// A director with an empty table over a loaded data plane.
     pub fn new(plane: Plane) -> Self {
-        Self { table: IpvsTable::new(), plane, counters: Counters::default() }
+        Self { table: IpvsTable::new(), plane, counters: Counters::default(), sweeper: Sweeper::default() }
     }
 
     /// Gives the data plane back for teardown.
@@ -88,9 +91,9 @@ impl Director {
         self.counters.sample(&self.plane);
     }
 
-    /// Expires idle connections in the data plane.
-    pub fn sweep(&self) {
-        if let Err(e) = self.plane.dp.sweep() {
+    /// Expires idle connections: one step of the incremental sweep (see `housekeeping`).
+    pub fn sweep(&mut self, budget: usize) {
+        if let Err(e) = self.plane.dp.sweep_step(&mut self.sweeper, budget) {
             tracing::warn!(error = %e, "connection sweep failed");
         }
     }

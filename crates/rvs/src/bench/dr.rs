@@ -257,6 +257,7 @@ impl<'a> Bench<'a> {
             cpus: (args.gen_cpu, args.path_cpu),
             rvs_over_direct: ratio(2, 0, pps),
             rvs_over_nft: ratio(2, 1, pps),
+            rvs_hot_over_nft: ratio(3, 1, pps),
             per_cpu_ratios: (ratio(2, 0, per_cpu), ratio(2, 1, per_cpu)),
             generator_max_pps: paths.iter().map(|p| p.offered_pps).fold(0.0, f64::max),
             generator_ns_per_frame: gen_run.ns_per_frame(),
@@ -318,7 +319,7 @@ impl<'a> Bench<'a> {
         check_listed(rvsd, &udp_dest, args.flows)?;
 
         let director = progstats::find_program(PROG_DIRECTOR, plane.conns_id())?;
-        let sweeper = progstats::find_program("rvs_sweep", plane.conns_id())?;
+        let sweeper = progstats::find_program("rvs_expire", plane.conns_id())?;
         let sweep_before = progstats::read(sweeper)?;
         let sink = self.programs.sink_id()?;
         let sink_before = progstats::read(sink)?;

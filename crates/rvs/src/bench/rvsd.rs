@@ -1,7 +1,7 @@
 //! rvsd for the benchmark: started on the director with a connection table big enough for the
 //! pre-filled flows and the new ones, pinned to the generator's CPU (its housekeeping, the
-//! one-second sweep of the whole table included, then never takes time from the measured
-//! path; the sweep's cost is reported on its own), configured with rvsadm, stopped with
+//! incremental connection sweep included, then never takes time from the measured path; the
+//! expiry program's cost is reported on its own), configured with rvsadm, stopped with
 //! SIGTERM so that it detaches and unpins.
 
 use std::fs::File;
