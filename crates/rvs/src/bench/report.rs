@@ -316,6 +316,7 @@ mod tests {
             ],
             rvs_over_direct: rvs_over_nft / 2.0,
             rvs_over_nft,
+            rvs_hot_over_nft: 1.05,
             test_run_stats: ProgramCost {
                 ns_per_packet: Some(82.0),
                 runs: 1_000_000,
