@@ -143,6 +143,57 @@ fn mask_connection_line(line: &str) -> String {
     out
 }
 
+/// What replaying one golden case gave.
+#[derive(Debug, Default)]
+pub struct CaseResult {
+    /// Commands whose masked output matched the recording.
+    pub passed: usize,
+    /// A report per command that did not match.
+    pub failures: Vec<String>,
+    /// Commands not run, with why.
+    pub skipped: Vec<String>,
+}
+
+/// Replays every `NAME.cmds` case of `dir` (in name order) with `run_case`, prints a line per
+/// case, and fails with every mismatch when any command differs or a case cannot run.
+pub fn replay_golden_cases(dir: &std::path::Path, what: &str, mut run_case: impl FnMut(&std::path::Path) -> Result<CaseResult, String>) {
+    let mut cases: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    cases.retain(|p| p.extension().is_some_and(|e| e == "cmds"));
+    cases.sort();
+    assert!(!cases.is_empty(), "no golden cases in {}", dir.display());
+    let (mut passed, mut failed) = (0, 0);
+    let mut report = String::new();
+    for case in &cases {
+        let name = case.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        match run_case(case) {
+            Err(e) => {
+                failed += 1;
+                report.push_str(&format!("{name}: cannot run: {e}\n"));
+            }
+            Ok(r) => {
+                println!(
+                    "golden {name}: {} commands match, {} differ, {} skipped",
+                    r.passed,
+                    r.failures.len(),
+                    r.skipped.len()
+                );
+                for s in &r.skipped {
+                    println!("  skipped: {s}");
+                }
+                passed += r.passed;
+                failed += r.failures.len();
+                for f in r.failures {
+                    report.push_str(&format!("[{name}]\n{f}\n"));
+                }
+            }
+        }
+    }
+    println!("golden commands {what}: {passed} passed, {failed} failed");
+    assert!(report.is_empty(), "{failed} golden mismatches {what}:\n{report}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

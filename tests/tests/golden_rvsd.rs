@@ -18,7 +18,7 @@ use rvs_e2e::bins::binary;
 use rvs_e2e::root_or_skip;
 use rvs_e2e::rvsd::Run;
 use rvs_e2e::solo::Solo;
-use rvs_e2e::transcript::{SEGFAULT_REPORT, blocks, commands, mask, render, runs_ipvsadm};
+use rvs_e2e::transcript::{self, CaseResult, SEGFAULT_REPORT, blocks, commands, mask, render, runs_ipvsadm};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
@@ -31,12 +31,6 @@ fn oracle_body(run: &Run) -> String {
         stderr.push_str(SEGFAULT_REPORT);
     }
     render(&run.stdout, &stderr, run.code)
-}
-
-struct CaseResult {
-    passed: usize,
-    failures: Vec<String>,
-    skipped: Vec<String>,
 }
 
 fn run_case(cmds_path: &Path) -> Result<CaseResult, String> {
@@ -88,52 +82,7 @@ fn golden_transcripts_match_ipvsadm_against_the_real_rvsd() {
     if !root_or_skip("golden_transcripts_match_ipvsadm_against_the_real_rvsd") {
         return;
     }
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_dir())
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    cases.retain(|p| p.extension().is_some_and(|e| e == "cmds"));
-    cases.sort();
-    assert!(
-        !cases.is_empty(),
-        "no golden cases in {}",
-        golden_dir().display()
-    );
-
-    let (mut passed, mut failed) = (0, 0);
-    let mut report = String::new();
-    for case in &cases {
-        let name = case
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match run_case(case) {
-            Err(e) => {
-                failed += 1;
-                report.push_str(&format!("{name}: cannot run: {e}\n"));
-            }
-            Ok(r) => {
-                println!(
-                    "golden {name}: {} commands match, {} differ, {} skipped",
-                    r.passed,
-                    r.failures.len(),
-                    r.skipped.len()
-                );
-                for s in &r.skipped {
-                    println!("  skipped (does not run ipvsadm): {s}");
-                }
-                passed += r.passed;
-                failed += r.failures.len();
-                for f in r.failures {
-                    report.push_str(&format!("[{name}]\n{f}\n"));
-                }
-            }
-        }
-    }
-    println!("golden commands against rvsd: {passed} passed, {failed} failed");
-    assert!(
-        report.is_empty(),
-        "{failed} golden mismatches against rvsd:\n{report}"
-    );
+    transcript::replay_golden_cases(&golden_dir(), "against rvsd", run_case);
 }
 
 /// Removes a directory tree when dropped.

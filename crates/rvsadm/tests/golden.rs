@@ -12,7 +12,7 @@
 //! `printf ... | ipvsadm -R` feeds stdin; `< /dev/null` feeds nothing. As the oracle README says,
 //! `-Lc` expiry times and client ports and `--rate` figures are masked.
 
-use rvs_e2e::transcript;
+use rvs_e2e::transcript::{self, CaseResult};
 use rvs_core::control::{ControlBackend, LocalTransport};
 use rvs_core::ipvsadm::{EXIT_SEGFAULT, Resolver, TableResolver, run};
 use rvs_core::model::Protocol;
@@ -244,12 +244,6 @@ fn run_line(table: &mut IpvsTable, argv: &[String], stdin: &str) -> String {
     body
 }
 
-struct CaseResult {
-    passed: usize,
-    failures: Vec<String>,
-    skipped: Vec<String>,
-}
-
 fn run_case(cmds_path: &Path) -> Result<CaseResult, String> {
     let cmds_text = std::fs::read_to_string(cmds_path).map_err(|e| e.to_string())?;
     let txt_path = cmds_path.with_extension("txt");
@@ -290,48 +284,7 @@ fn golden_dir() -> PathBuf {
 
 #[test]
 fn golden_transcripts_match_ipvsadm() {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_dir())
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    cases.retain(|p| p.extension().is_some_and(|e| e == "cmds"));
-    cases.sort();
-    assert!(
-        !cases.is_empty(),
-        "no golden cases in {}",
-        golden_dir().display()
-    );
-    let (mut passed, mut failed) = (0, 0);
-    let mut report = String::new();
-    for case in &cases {
-        let name = case
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match run_case(case) {
-            Err(e) => {
-                failed += 1;
-                report.push_str(&format!("{name}: cannot run: {e}\n"));
-            }
-            Ok(r) => {
-                println!(
-                    "golden {name}: {} commands match, {} differ, {} skipped",
-                    r.passed,
-                    r.failures.len(),
-                    r.skipped.len()
-                );
-                for s in &r.skipped {
-                    println!("  skipped: {s}");
-                }
-                passed += r.passed;
-                failed += r.failures.len();
-                for f in r.failures {
-                    report.push_str(&format!("[{name}]\n{f}\n"));
-                }
-            }
-        }
-    }
-    println!("golden commands: {passed} passed, {failed} failed");
-    assert!(report.is_empty(), "golden mismatches:\n{report}");
+    transcript::replay_golden_cases(&golden_dir(), "in process", run_case);
 }
 
 #[test]
