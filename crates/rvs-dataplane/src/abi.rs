@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 1;
+pub const RVS_ABI_VERSION: u32 = 2;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -86,6 +86,19 @@ pub const RVS_FWD_TUNNEL: u8 = 2;
 /// Direct routing: only the MAC addresses are rewritten.
 pub const RVS_FWD_DROUTE: u8 = 3;
 
+/// Tunnel encapsulations (`RvsDest::tun_type`), numbered as IPVS's `IP_VS_CONN_F_TUNNEL_TYPE_*`.
+pub const RVS_TUN_IPIP: u8 = 0;
+/// UDP + Generic UDP Encapsulation (GUE, variant 0) + the inner IPv4 packet.
+pub const RVS_TUN_GUE: u8 = 1;
+/// GRE + the inner IPv4 packet.
+pub const RVS_TUN_GRE: u8 = 2;
+/// `RvsDest::tun_flags`: compute the outer UDP (GUE) or GRE checksum (`--tun-csum`).
+pub const RVS_TUN_F_CSUM: u8 = 1;
+/// `RvsDest::tun_flags`: GUE remote checksum offload (`--tun-remcsum`).
+pub const RVS_TUN_F_REMCSUM: u8 = 2;
+/// TTL of the outer header (IPVS takes the route's hop limit: 64 by default).
+pub const RVS_TUN_TTL: u8 = 64;
+
 /// The scheduler a service uses in the data plane.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +169,14 @@ pub struct RvsDest {
     pub neigh: u32,
     /// Slot of the service this destination belongs to (for statistics).
     pub svc: u32,
+    /// GUE destination port, network order (tunnels only).
+    pub tun_port: u16,
+    /// `RVS_TUN_*` (tunnels only).
+    pub tun_type: u8,
+    /// `RVS_TUN_F_*` (tunnels only).
+    pub tun_flags: u8,
+    /// Always zero.
+    pub pad: u32,
 }
 
 /// Connection counts of a destination (`dest_conns`, mmapable), changed with atomic adds.
@@ -184,6 +205,12 @@ pub struct RvsNeigh {
     pub ifindex: u32,
     /// `RVS_NEIGH_F_*` bits.
     pub flags: u32,
+    /// The director's address on the egress interface, network order: the outer source of
+    /// tunnelled packets.
+    pub src_ip: u32,
+    /// MTU of the egress interface (tunnelled packets that would exceed it are refused with
+    /// ICMP "fragmentation needed", as IPVS does).
+    pub mtu: u32,
     /// Always zero.
     pub pad: u32,
 }
@@ -365,6 +392,16 @@ pub enum RvsStat {
     FwdDrTx,
     /// Forwarded in DR mode out of another interface (`bpf_redirect`).
     FwdDrRedirect,
+    /// Encapsulated and sent back out of the receiving interface (`XDP_TX`).
+    FwdTunTx,
+    /// Encapsulated and sent out of another interface (`bpf_redirect`).
+    FwdTunRedirect,
+    /// Answered with ICMP "fragmentation needed": too big to encapsulate and DF set.
+    IcmpFragNeeded,
+    /// Dropped: too big to encapsulate without DF (the data plane does not fragment).
+    DropTunTooBig,
+    /// Dropped: the frame could not be grown or shrunk for encapsulation (driver headroom).
+    DropTunAdjust,
     /// Connection entries created.
     ConnCreated,
     /// Connection entries replaced by a new connection reusing the same ports.
@@ -400,6 +437,11 @@ impl RvsStat {
         RvsStat::FwdLocal,
         RvsStat::FwdDrTx,
         RvsStat::FwdDrRedirect,
+        RvsStat::FwdTunTx,
+        RvsStat::FwdTunRedirect,
+        RvsStat::IcmpFragNeeded,
+        RvsStat::DropTunTooBig,
+        RvsStat::DropTunAdjust,
         RvsStat::ConnCreated,
         RvsStat::ConnReused,
         RvsStat::ConnExpiredInline,
@@ -429,6 +471,11 @@ impl RvsStat {
             RvsStat::FwdLocal => "fwd_local",
             RvsStat::FwdDrTx => "fwd_dr_tx",
             RvsStat::FwdDrRedirect => "fwd_dr_redirect",
+            RvsStat::FwdTunTx => "fwd_tun_tx",
+            RvsStat::FwdTunRedirect => "fwd_tun_redirect",
+            RvsStat::IcmpFragNeeded => "icmp_frag_needed",
+            RvsStat::DropTunTooBig => "drop_tun_too_big",
+            RvsStat::DropTunAdjust => "drop_tun_adjust",
             RvsStat::ConnCreated => "conn_created",
             RvsStat::ConnReused => "conn_reused",
             RvsStat::ConnExpiredInline => "conn_expired_inline",
@@ -443,13 +490,17 @@ impl RvsStat {
 const _: () = {
     assert!(core::mem::size_of::<RvsSvcKey>() == 8);
     assert!(core::mem::size_of::<RvsSvc>() == 32);
-    assert!(core::mem::size_of::<RvsDest>() == 24);
+    assert!(core::mem::size_of::<RvsDest>() == 32);
     assert!(core::mem::size_of::<RvsDestConns>() == 16);
-    assert!(core::mem::size_of::<RvsNeigh>() == 24);
+    assert!(core::mem::size_of::<RvsNeigh>() == 32);
     assert!(core::mem::size_of::<RvsSchedState>() == 64);
     assert!(core::mem::size_of::<RvsConnKey>() == 16);
     assert!(core::mem::size_of::<RvsConn>() == 32);
     assert!(core::mem::size_of::<RvsCounters>() == 40);
+    // The daemon changes tun_port, tun_type and tun_flags with one aligned 32-bit store.
+    assert!(core::mem::offset_of!(RvsDest, tun_port) % 4 == 0);
+    assert!(core::mem::offset_of!(RvsDest, tun_type) == core::mem::offset_of!(RvsDest, tun_port) + 2);
+    assert!(core::mem::offset_of!(RvsDest, tun_flags) == core::mem::offset_of!(RvsDest, tun_port) + 3);
 };
 
 // SAFETY (for all impls below): plain `#[repr(C)]` data without padding holes that matter and

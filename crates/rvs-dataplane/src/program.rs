@@ -69,6 +69,28 @@ pub struct DestSpec {
     pub svc: u32,
     /// Neighbour slot of its next hop.
     pub neigh: u32,
+    /// Encapsulation for tunnelled destinations (`RVS_FWD_TUNNEL`).
+    pub tunnel: TunnelSpec,
+}
+
+/// How a tunnelled destination's packets are encapsulated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TunnelSpec {
+    /// `RVS_TUN_*`.
+    pub kind: u8,
+    /// GUE destination port (host order).
+    pub port: u16,
+    /// `RVS_TUN_F_*`.
+    pub flags: u8,
+}
+
+impl TunnelSpec {
+    /// The `tun_port`, `tun_type`, `tun_flags` fields as the one 32-bit word they share, so that
+    /// a change reaches the program in one atomic store.
+    fn word(self) -> u32 {
+        let p = self.port.to_be_bytes();
+        u32::from_ne_bytes([p[0], p[1], self.kind, self.flags])
+    }
 }
 
 /// A resolved next hop.
@@ -80,6 +102,10 @@ pub struct NeighSpec {
     pub src_mac: [u8; 6],
     /// Egress interface index.
     pub ifindex: u32,
+    /// The director's address on the egress interface (outer source of tunnelled packets).
+    pub src_ip: Ipv4Addr,
+    /// MTU of the egress interface.
+    pub mtu: u32,
 }
 
 /// What the programmer remembers about an installed service.
@@ -129,6 +155,10 @@ impl Programmer {
                 generation: old.generation.wrapping_add(1),
                 neigh: spec.neigh,
                 svc: spec.svc,
+                tun_port: spec.tunnel.port.to_be(),
+                tun_type: spec.tunnel.kind,
+                tun_flags: spec.tunnel.flags,
+                pad: 0,
             },
         );
         Ok(())
@@ -142,6 +172,11 @@ impl Programmer {
         dests.atomic_u32(slot, |d| unsafe { &raw mut (*d).svc }).ok_or_else(range)?.store(spec.svc, Ordering::Release);
         dests.atomic_i32(slot, |d| unsafe { &raw mut (*d).weight }).ok_or_else(range)?.store(spec.weight, Ordering::Release);
         dests.atomic_u8(slot, |d| unsafe { &raw mut (*d).fwd }).ok_or_else(range)?.store(spec.fwd, Ordering::Release);
+        // tun_port, tun_type and tun_flags share one aligned 32-bit word.
+        dests
+            .atomic_u32(slot, |d| unsafe { (&raw mut (*d).tun_port).cast::<u32>() })
+            .ok_or_else(range)?
+            .store(spec.tunnel.word(), Ordering::Release);
         dests.atomic_u8(slot, |d| unsafe { &raw mut (*d).flags }).ok_or_else(range)?.store(dest_flags(spec), Ordering::Release);
         Ok(())
     }
@@ -185,6 +220,8 @@ impl Programmer {
                 src_mac: n.src_mac,
                 ifindex: n.ifindex,
                 flags: RVS_NEIGH_F_VALID,
+                src_ip: u32::from(n.src_ip).to_be(),
+                mtu: n.mtu,
                 pad: 0,
             },
             None => RvsNeigh::default(),
