@@ -50,6 +50,8 @@ pub enum Route {
         next_hop: Ipv4Addr,
         /// Whether the next hop is a gateway rather than the address itself.
         gateway: bool,
+        /// The source address the kernel would use (the route's preferred source).
+        src: Option<Ipv4Addr>,
     },
 }
 
@@ -75,6 +77,10 @@ pub struct NextHop {
     pub dst_mac: Option<[u8; 6]>,
     /// Egress interface MAC.
     pub src_mac: [u8; 6],
+    /// The director's source address towards the destination (outer source of tunnels).
+    pub src_ip: Option<Ipv4Addr>,
+    /// Egress interface MTU.
+    pub mtu: u32,
 }
 
 /// A handle on rtnetlink for resolving next hops.
@@ -103,15 +109,17 @@ impl Resolver {
         }
         let mut ifindex = None;
         let mut gateway = None;
+        let mut src = None;
         for attr in &route.attributes {
             match attr {
                 RouteAttribute::Oif(i) => ifindex = Some(*i),
                 RouteAttribute::Gateway(RouteAddress::Inet(g)) => gateway = Some(*g),
+                RouteAttribute::PrefSource(RouteAddress::Inet(s)) => src = Some(*s),
                 _ => {}
             }
         }
         let ifindex = ifindex.ok_or(NeighError::NoRoute(dst))?;
-        Ok(Route::Via { ifindex, next_hop: gateway.unwrap_or(dst), gateway: gateway.is_some() })
+        Ok(Route::Via { ifindex, next_hop: gateway.unwrap_or(dst), gateway: gateway.is_some(), src })
     }
 
     /// The kind of the kernel's route to `addr`, or `None` when there is no route.
@@ -152,15 +160,21 @@ impl Resolver {
         matches!(self.route(addr).await, Ok(Route::Local))
     }
 
-    /// The Ethernet address of an interface.
-    pub async fn link_mac(&self, ifindex: u32) -> Result<[u8; 6], NeighError> {
+    /// The Ethernet address and MTU of an interface.
+    pub async fn link_info(&self, ifindex: u32) -> Result<([u8; 6], u32), NeighError> {
         let mut links = self.handle.link().get().match_index(ifindex).execute();
         while let Some(link) = links.try_next().await? {
+            let mut mac = None;
+            let mut mtu = 1500;
             for attr in link.attributes {
-                if let LinkAttribute::Address(a) = attr
-                    && let Ok(mac) = <[u8; 6]>::try_from(a.as_slice()) {
-                        return Ok(mac);
-                    }
+                match attr {
+                    LinkAttribute::Address(a) => mac = <[u8; 6]>::try_from(a.as_slice()).ok(),
+                    LinkAttribute::Mtu(m) => mtu = m,
+                    _ => {}
+                }
+            }
+            if let Some(mac) = mac {
+                return Ok((mac, mtu));
             }
         }
         Err(NeighError::NoLinkAddress(ifindex))
@@ -202,11 +216,11 @@ impl Resolver {
     /// Resolves the next hop towards `dst`, probing and waiting up to `wait` for the MAC.
     /// Returns `Ok(None)` for a local address.
     pub async fn resolve(&self, dst: Ipv4Addr, wait: Duration) -> Result<Option<NextHop>, NeighError> {
-        let Route::Via { ifindex, next_hop, .. } = self.route(dst).await? else {
+        let Route::Via { ifindex, next_hop, src, .. } = self.route(dst).await? else {
             return Ok(None);
         };
-        let src_mac = self.link_mac(ifindex).await?;
-        let mut hop = NextHop { ifindex, next_hop, dst_mac: None, src_mac };
+        let (src_mac, mtu) = self.link_info(ifindex).await?;
+        let mut hop = NextHop { ifindex, next_hop, dst_mac: None, src_mac, src_ip: src, mtu };
         if let Some((mac, state)) = self.neighbour(ifindex, next_hop).await? {
             hop.dst_mac = Some(mac);
             if matches!(state, NeighbourState::Reachable | NeighbourState::Permanent | NeighbourState::Noarp) {

@@ -51,7 +51,13 @@ pub struct Moved {
 }
 
 fn spec(hop: &NextHop) -> Option<NeighSpec> {
-    hop.dst_mac.map(|dst_mac| NeighSpec { dst_mac, src_mac: hop.src_mac, ifindex: hop.ifindex })
+    hop.dst_mac.map(|dst_mac| NeighSpec {
+        dst_mac,
+        src_mac: hop.src_mac,
+        ifindex: hop.ifindex,
+        src_ip: hop.src_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        mtu: hop.mtu,
+    })
 }
 
 impl Neighbours {

@@ -23,7 +23,7 @@ use rvs_dataplane::{
     Dataplane, DataplaneError,
     abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL},
     neigh::Resolver,
-    program::{DestSpec, Programmer, SchedSpec, ServiceSpec},
+    program::{DestSpec, Programmer, SchedSpec, ServiceSpec, TunnelSpec},
 };
 
 use crate::neighbours::Neighbours;
@@ -217,7 +217,16 @@ impl Plane {
     }
 
     fn dest_spec(service: ServiceId, spec: &rvs_core::model::DestSpec, fwd: u8, addr: Ipv4Addr, neigh: u32) -> DestSpec {
-        DestSpec { addr, port: spec.port, fwd, weight: weight_i32(spec.weight.get()), overloaded: false, svc: service.0, neigh }
+        DestSpec {
+            addr,
+            port: spec.port,
+            fwd,
+            weight: weight_i32(spec.weight.get()),
+            overloaded: false,
+            svc: service.0,
+            neigh,
+            tunnel: TunnelSpec::default(),
+        }
     }
 
     /// The scheduler model holds every real server in IPVS's list order; those the data plane

@@ -9,7 +9,7 @@ use aya::programs::{TestRun, TestRunOptions};
 use rvs_dataplane::{
     Dataplane, DataplaneOptions,
     abi::*,
-    program::{DestSpec, NeighSpec, Programmer, SchedSpec, ServiceSpec},
+    program::{DestSpec, NeighSpec, Programmer, SchedSpec, ServiceSpec, TunnelSpec},
 };
 use rvs_wire::ethernet::EthernetAddress;
 
@@ -24,6 +24,7 @@ pub const WS1_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 pub const WS2_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x16];
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(172, 25, 254, 10);
 pub const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 100);
+pub const DIRECTOR_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 200);
 pub const WS1: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 11);
 pub const WS2: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 22);
 /// test_run without a context runs as if received on the loopback device.
@@ -108,12 +109,12 @@ impl Env {
     }
 
     pub fn neigh(&mut self, slot: u32, mac: [u8; 6], ifindex: u32) {
-        let spec = NeighSpec { dst_mac: mac, src_mac: DIRECTOR_MAC.0, ifindex };
+        let spec = NeighSpec { dst_mac: mac, src_mac: DIRECTOR_MAC.0, ifindex, src_ip: DIRECTOR_IP, mtu: 1500 };
         self.prog.install_neigh(self.dp(), slot, Some(&spec)).expect("neigh");
     }
 
     pub fn dest_spec(addr: Ipv4Addr, port: u16, svc: u32, neigh: u32, weight: i32) -> DestSpec {
-        DestSpec { addr, port, fwd: RVS_FWD_DROUTE, weight, overloaded: false, svc, neigh }
+        DestSpec { addr, port, fwd: RVS_FWD_DROUTE, weight, overloaded: false, svc, neigh, tunnel: TunnelSpec::default() }
     }
 
     pub fn dest(&mut self, slot: u32, addr: Ipv4Addr, port: u16, svc: u32, neigh: u32, weight: i32) {
