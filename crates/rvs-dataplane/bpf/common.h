@@ -27,5 +27,6 @@
 /* IPv4 fragment bits of frag_off (host order). */
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
+#define IP_DF 0x4000
 
 #endif

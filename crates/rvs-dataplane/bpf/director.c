@@ -1,6 +1,7 @@
 /* rvs director: the entry points. `rvs_director` runs on every frame of the attached interfaces;
  * `rvs_expire` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections it
  * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry"). */
+#include "encap.h"
 #include "sched.h"
 #include "xmit.h"
 
@@ -51,6 +52,8 @@ static __always_inline int forward(struct xdp_md *ctx, const struct RvsConn *c, 
 	switch (c->fwd) {
 	case RVS_FWD_DROUTE:
 		return xmit_dr(ctx, p, d);
+	case RVS_FWD_TUNNEL:
+		return xmit_tun(ctx, p, d);
 	case RVS_FWD_LOCAL:
 		return pass(RVS_STAT_FWD_LOCAL);
 	default:

@@ -12,6 +12,7 @@
 /* The fields of a parsed packet the director needs; addresses and ports in network order. */
 struct pkt {
 	struct ethhdr *eth;
+	struct iphdr *ip;
 	__u32 saddr;
 	__u32 daddr;
 	__u16 sport;
@@ -61,6 +62,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 		return pass(RVS_STAT_PASS_IP_MALFORMED);
 
 	p->eth = eth;
+	p->ip = ip;
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
 	p->proto = ip->protocol;

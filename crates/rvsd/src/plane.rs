@@ -21,7 +21,7 @@ use rvs_core::{
 };
 use rvs_dataplane::{
     Dataplane, DataplaneError,
-    abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL},
+    abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL, RVS_FWD_TUNNEL, RVS_TUN_F_CSUM, RVS_TUN_F_REMCSUM, RVS_TUN_GRE, RVS_TUN_GUE, RVS_TUN_IPIP},
     neigh::Resolver,
     program::{DestSpec, Programmer, SchedSpec, ServiceSpec, TunnelSpec},
 };
@@ -66,8 +66,28 @@ struct DestPlane {
 fn dataplane_fwd(fwd: ForwardMethod) -> Option<u8> {
     match fwd {
         ForwardMethod::Route => Some(RVS_FWD_DROUTE),
+        ForwardMethod::Tunnel => Some(RVS_FWD_TUNNEL),
         ForwardMethod::Local => Some(RVS_FWD_LOCAL),
-        ForwardMethod::Masq | ForwardMethod::Tunnel | ForwardMethod::Bypass => None,
+        ForwardMethod::Masq | ForwardMethod::Bypass => None,
+    }
+}
+
+/// How the data plane encapsulates for a tunnelled real server (`--tun-type`, `--tun-port`,
+/// `--tun-[no|rem]csum`).
+fn tunnel_spec(t: &rvs_core::model::TunnelSpec) -> TunnelSpec {
+    use rvs_core::model::{TunnelCsum, TunnelKind};
+    TunnelSpec {
+        kind: match t.kind {
+            TunnelKind::Ipip => RVS_TUN_IPIP,
+            TunnelKind::Gue => RVS_TUN_GUE,
+            TunnelKind::Gre => RVS_TUN_GRE,
+        },
+        port: t.port,
+        flags: match t.csum {
+            TunnelCsum::NoCsum => 0,
+            TunnelCsum::Csum => RVS_TUN_F_CSUM,
+            TunnelCsum::RemCsum => RVS_TUN_F_REMCSUM,
+        },
     }
 }
 
@@ -208,7 +228,7 @@ impl Plane {
         if let Some(c) = current.filter(|c| c.neigh_addr.is_some()) {
             return Ok((c.neigh_addr, c.neigh_slot));
         }
-        if fwd != RVS_FWD_DROUTE {
+        if fwd != RVS_FWD_DROUTE && fwd != RVS_FWD_TUNNEL {
             return Ok((None, 0));
         }
         let now = self.now();
@@ -225,7 +245,7 @@ impl Plane {
             overloaded: false,
             svc: service.0,
             neigh,
-            tunnel: TunnelSpec::default(),
+            tunnel: if fwd == RVS_FWD_TUNNEL { tunnel_spec(&spec.tunnel) } else { TunnelSpec::default() },
         }
     }
 
