@@ -4,15 +4,19 @@
 use anyhow::{Context, Result};
 use rvs_lab::topology::{DirectorVip, Seed000Dr};
 
-use super::{LabPaths, daemons};
-use crate::tools::{rvsadm, rvsadm_ok};
+use super::{LabPaths, daemons, experiment};
 
 /// The seed's ipvsadm lines, as rvsadm arguments.
-const SEED_COMMANDS: &[&[&str]] = &[
-    &["-A", "-t", "192.168.0.100:80", "-s", "rr"],
-    &["-a", "-t", "192.168.0.100:80", "-r", "192.168.0.11:80", "-g"],
-    &["-a", "-t", "192.168.0.100:80", "-r", "192.168.0.22:80", "-g"],
-];
+fn seed_commands() -> Vec<Vec<String>> {
+    [
+        "-A -t 192.168.0.100:80 -s rr",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]
+    .iter()
+    .map(|l| l.split(' ').map(str::to_string).collect())
+    .collect()
+}
 
 /// Builds the cluster, starts everything and configures rvsd. The lab stays up until
 /// `rvs lab down` (which stops rvsd cleanly first); with `keep`, prints how to use it.
@@ -31,11 +35,7 @@ pub fn up(prefix: &str, keep: bool) -> Result<Seed000Dr> {
     }
     daemons::start_rvsd(&lab.director.host, "eth0", &paths)?;
     println!("director: rvsd on eth0, control socket {}", paths.socket.display());
-    for args in SEED_COMMANDS {
-        println!("[director]# rvsadm {}", args.join(" "));
-        rvsadm_ok(&paths.socket, args)?;
-    }
-    print!("{}", rvsadm_ok(&paths.socket, &["-Ln"])?);
+    experiment::configure(&paths, &seed_commands())?;
     if keep {
         println!();
         println!("The cluster is up. Try:");
@@ -58,29 +58,5 @@ pub fn demo(prefix: &str) -> Result<()> {
 
 fn run_demo(prefix: &str) -> Result<()> {
     let lab = up(prefix, false)?;
-    let paths = LabPaths::new(prefix);
-    println!();
-    println!("[client]$ for i in $(seq 10); do curl -s http://192.168.0.100/; done");
-    for _ in 0..10 {
-        let out = lab
-            .client
-            .host
-            .run("curl", ["-s", "--max-time", "5", "http://192.168.0.100/"], std::time::Duration::from_secs(10))?;
-        if out.status.success() {
-            print!("{}", out.stdout);
-        } else {
-            println!("(curl failed: {})", out.stderr.trim());
-        }
-    }
-    println!();
-    println!("[director]# rvsadm -Ln");
-    print!("{}", rvsadm_ok(&paths.socket, &["-Ln"])?);
-    println!("[director]# rvsadm -Lnc");
-    let conns = rvsadm(&paths.socket, &["-Lnc"])?;
-    print!("{}", conns.stdout);
-    // IPVS folds its counters into what listings show every 2 seconds; so does rvsd.
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    println!("[director]# rvsadm -Ln --stats");
-    print!("{}", rvsadm_ok(&paths.socket, &["-Ln", "--stats"])?);
-    Ok(())
+    experiment::run(&lab.client.host, lab.vip, &LabPaths::new(prefix))
 }

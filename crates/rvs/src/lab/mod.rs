@@ -7,10 +7,13 @@
 
 mod daemons;
 mod dr;
+mod experiment;
+mod tun;
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
 use anyhow::Result;
+use rvs_lab::topology::TunLayout;
 
 /// Prefix used when none is given.
 pub const DEFAULT_PREFIX: &str = "rvslab";
@@ -20,24 +23,31 @@ pub const DEFAULT_PREFIX: &str = "rvslab";
 pub enum Topology {
     /// Seed 000: client, router, director and two web servers, Direct Routing.
     Dr,
+    /// Seed 004: IP tunnelling with the real servers on the director's network.
+    Tun,
+    /// Seed 004 with the real servers on another network behind the router.
+    TunRouted,
+}
+
+impl Topology {
+    const ALL: [(Topology, &'static str); 3] = [(Topology::Dr, "dr"), (Topology::Tun, "tun"), (Topology::TunRouted, "tun-routed")];
 }
 
 impl FromStr for Topology {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "dr" => Ok(Topology::Dr),
-            other => Err(format!("unknown topology {other:?} (available: dr)")),
-        }
+        Topology::ALL.iter().find(|(_, name)| *name == s).map(|(t, _)| *t).ok_or_else(|| {
+            let names: Vec<&str> = Topology::ALL.iter().map(|(_, n)| *n).collect();
+            format!("unknown topology {s:?} (available: {})", names.join(", "))
+        })
     }
 }
 
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Topology::Dr => "dr",
-        })
+        let name = Topology::ALL.iter().find(|(t, _)| t == self).map_or("?", |(_, n)| *n);
+        f.write_str(name)
     }
 }
 
@@ -67,6 +77,8 @@ impl LabPaths {
 pub fn up(topology: Topology, prefix: &str) -> Result<()> {
     match topology {
         Topology::Dr => dr::up(prefix, true).map(|_| ()),
+        Topology::Tun => tun::up(prefix, TunLayout::Flat, true).map(|_| ()),
+        Topology::TunRouted => tun::up(prefix, TunLayout::Routed, true).map(|_| ()),
     }
 }
 
@@ -74,6 +86,8 @@ pub fn up(topology: Topology, prefix: &str) -> Result<()> {
 pub fn demo(topology: Topology, prefix: &str) -> Result<()> {
     match topology {
         Topology::Dr => dr::demo(prefix),
+        Topology::Tun => tun::demo(prefix, TunLayout::Flat),
+        Topology::TunRouted => tun::demo(prefix, TunLayout::Routed),
     }
 }
 
@@ -81,6 +95,9 @@ pub fn demo(topology: Topology, prefix: &str) -> Result<()> {
 pub fn down(prefix: &str) -> Result<()> {
     let paths = LabPaths::new(prefix);
     daemons::stop_rvsd(&paths);
+    // Real servers' decap programs are pinned under /sys/fs/bpf/rvs/realserver-*: those of
+    // this lab's namespaces go with the namespaces' interfaces; their pins are removed by the
+    // real servers' `down` in the lab's own teardown.
     let report = rvs_lab::down_prefix(prefix)?;
     for p in [&paths.socket, &paths.socket.with_extension("sock.lock")] {
         let _ = std::fs::remove_file(p);
