@@ -21,10 +21,11 @@ const HEADERS: &[(&str, &str, &str, &[&str])] = &[
         ],
     ),
     ("bench_abi.rs", "bench_abi.h", "RVS_BENCH_ABI_H", &["BenchGen", "BenchSink"]),
+    ("decap_abi.rs", "decap_abi.h", "RVS_DECAP_ABI_H", &["RvsDecapConfig", "RvsDecapStat"]),
 ];
 
 /// The BPF objects to build: (source in `bpf/`, object name).
-const PROGRAMS: &[(&str, &str)] = &[("director.c", "director.o"), ("bench.c", "bench.o")];
+const PROGRAMS: &[(&str, &str)] = &[("director.c", "director.o"), ("bench.c", "bench.o"), ("decap.c", "decap.o")];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

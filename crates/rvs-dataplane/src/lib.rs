@@ -7,6 +7,8 @@ pub mod batch;
 pub mod bench_abi;
 pub mod bpffs;
 pub mod config;
+pub mod decap;
+pub mod decap_abi;
 pub mod error;
 pub mod loader;
 pub mod maps;

@@ -11,3 +11,10 @@ pub const PROG_EXPIRE: &str = "rvs_expire";
 /// `bpf/bench.c`: the benchmark's traffic generator (`bench_gen`, run in live-frames mode) and
 /// receiver-side counter (`bench_sink`), used by `rvs bench`.
 pub static BENCH: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench.o"));
+
+/// `bpf/decap.c`: the real servers' decapsulation program (`rvs_decap`), installed by
+/// `rvs realserver` in TUN mode (see `crate::decap`).
+pub static DECAP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/decap.o"));
+
+/// Name of the decapsulation program in its object.
+pub const PROG_DECAP: &str = "rvs_decap";
