@@ -60,19 +60,34 @@ impl Dataplane {
         }
         std::fs::create_dir_all(&pin_dir)
             .map_err(|source| DataplaneError::PinDir { path: pin_dir.clone(), source })?;
+        match Self::load_in(opts, &pin_dir) {
+            Ok((ebpf, maps)) => {
+                if !reused {
+                    init_config(&maps.config);
+                }
+                Ok(Self { ebpf, maps, pin_dir, reused, attachments: Vec::new() })
+            }
+            Err(e) => {
+                // Maps this attempt pinned would otherwise outlive it (a verifier rejection
+                // comes after the maps were created).
+                if !reused {
+                    let _ = bpffs::remove_instance_dir(&pin_dir);
+                }
+                Err(e)
+            }
+        }
+    }
 
+    fn load_in(opts: &DataplaneOptions, pin_dir: &Path) -> Result<(aya::Ebpf, Maps), DataplaneError> {
         let mut ebpf = EbpfLoader::new()
-            .default_map_pin_directory(&pin_dir)
+            .default_map_pin_directory(pin_dir)
             .map_max_entries("conns", opts.conn_max)
             .load(DIRECTOR)?;
         for name in [PROG_DIRECTOR, PROG_EXPIRE] {
             xdp_mut(&mut ebpf, name)?.load().map_err(|source| DataplaneError::Program { program: name, source })?;
         }
         let maps = Maps::take_from(&mut ebpf)?;
-        if !reused {
-            init_config(&maps.config);
-        }
-        Ok(Self { ebpf, maps, pin_dir, reused, attachments: Vec::new() })
+        Ok((ebpf, maps))
     }
 
     /// Whether the maps were found pinned (a restart) rather than created.

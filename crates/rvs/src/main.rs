@@ -3,6 +3,7 @@
 
 mod bench;
 mod lab;
+mod realserver;
 mod tools;
 
 use std::net::SocketAddr;
@@ -38,6 +39,11 @@ enum Command {
     Lab {
         #[command(subcommand)]
         command: LabCommand,
+    },
+    /// Prepares this host as an LVS real server (ARP settings, VIPs, tunnel), undoes it, checks it.
+    Realserver {
+        #[command(subcommand)]
+        command: realserver::RealserverCommand,
     },
 }
 
@@ -99,6 +105,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench { command } => bench::run(command),
+        Command::Realserver { command } => realserver::run(command),
         Command::Lab { command } => match command {
             LabCommand::Up { topology, prefix } => lab::up(topology, &prefix),
             LabCommand::Demo { topology, prefix } => lab::demo(topology, &prefix),
