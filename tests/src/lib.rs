@@ -29,6 +29,7 @@ pub mod cluster;
 pub mod held;
 pub mod listing;
 pub mod names;
+pub mod realserver;
 pub mod rvsd;
 pub mod solo;
 pub mod transcript;

@@ -39,8 +39,8 @@ pub struct RsLab {
 impl RsLab {
     /// Builds the lab. Panics with the reason on failure.
     pub fn new() -> RsLab {
-        rvs_e2e::bins::binary("rvs");
-        let prefix = rvs_e2e::lab_prefix();
+        crate::bins::binary("rvs");
+        let prefix = crate::lab_prefix();
         let lab = Lab::new(&prefix).unwrap_or_else(|e| panic!("lab {prefix}: {e}"));
         let fail = |e: rvs_lab::LabError| -> ! { panic!("lab {prefix}: {e}") };
         let rs = lab.add_host("rs").unwrap_or_else(|e| fail(e));
@@ -58,7 +58,7 @@ impl RsLab {
 
     /// Runs `rvs realserver <args>` in the real server.
     pub fn rvs(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(rvs_e2e::bins::binary("rvs"));
+        let mut command = Command::new(crate::bins::binary("rvs"));
         command
             .arg("realserver")
             .args(args)
@@ -73,7 +73,7 @@ impl RsLab {
     /// [`RsLab::rvs`] the way users enter a namespace, `ip netns exec <rs> rvs realserver …`,
     /// which also gives `rvs` a private `/sys` (without the machine's BPF filesystem).
     pub fn rvs_via_ip_netns_exec(&self, args: &[&str]) -> Output {
-        let rvs = rvs_e2e::bins::binary("rvs");
+        let rvs = crate::bins::binary("rvs");
         let mut command = Command::new("ip");
         command
             .args(["netns", "exec", self.rs.netns()])
@@ -88,7 +88,7 @@ impl RsLab {
             self.rs.netns(),
             args.join(" ")
         );
-        let (status, stdout, stderr) = rvs_e2e::run_captured(command, RVS_TIMEOUT)
+        let (status, stdout, stderr) = crate::run_captured(command, RVS_TIMEOUT)
             .unwrap_or_else(|e| panic!("{shown}: {e:#}"));
         Output {
             command: shown,

@@ -5,13 +5,11 @@
 //!
 //! Build the binaries first: `cargo build --bins && cargo test -p rvs-e2e --test realserver`.
 
-#[path = "../src/realserver.rs"]
-mod realserver;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use realserver::{
+use rvs_e2e::realserver::{
     Encap, NB_IP, RS_IP, RsLab, VIP, VIP2, conf, receive, send_tunnelled, udp_listener, udp_packet,
 };
 use rvs_e2e::root_or_skip;

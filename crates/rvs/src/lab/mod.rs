@@ -95,9 +95,16 @@ pub fn demo(topology: Topology, prefix: &str) -> Result<()> {
 pub fn down(prefix: &str) -> Result<()> {
     let paths = LabPaths::new(prefix);
     daemons::stop_rvsd(&paths);
-    // Real servers' decap programs are pinned under /sys/fs/bpf/rvs/realserver-*: those of
-    // this lab's namespaces go with the namespaces' interfaces; their pins are removed by the
-    // real servers' `down` in the lab's own teardown.
+    // `rvs realserver up` in the lab's hosts pinned its decap programs under
+    // /sys/fs/bpf/rvs/<prefix>-<host>-realserver-*, which down_prefix removes with the rest, and
+    // kept its record in /run/rvs/realserver/<prefix>-<host>.json.
+    if let Ok(entries) = std::fs::read_dir("/run/rvs/realserver") {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&format!("{prefix}-")) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let report = rvs_lab::down_prefix(prefix)?;
     for p in [&paths.socket, &paths.socket.with_extension("sock.lock")] {
         let _ = std::fs::remove_file(p);
