@@ -44,24 +44,29 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* Writes the template's headers into the frame (a recycled page holds whatever the path last
- * wrote there), makes it flow `next` (source address and port, checksums), and sends it out of
- * the interface the test run names: XDP_TX in live-frames mode transmits it. */
+/* Drops the filler before the frame (it becomes headroom), writes the template's headers into
+ * the frame (a recycled page holds whatever the path last wrote there), makes it flow `next`
+ * (source address and port, checksums), and sends it out of the interface the test run names:
+ * XDP_TX in live-frames mode transmits it. */
 SEC("xdp")
 int rvs_bench_gen(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct iphdr *ip = data + BENCH_IP_OFF;
+	void *data, *data_end;
+	struct iphdr *ip;
 	__u16 *words, *sport, *tcp_csum;
 	struct BenchGen *g;
 	__u32 zero = 0, saddr, port, sum;
 	__u64 i;
 
-	if (data + BENCH_HDR_WORDS * 8 > data_end)
-		return XDP_ABORTED;
 	g = bpf_map_lookup_elem(&gen, &zero);
 	if (!g)
+		return XDP_ABORTED;
+	if (g->lead && bpf_xdp_adjust_head(ctx, (int)g->lead))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	ip = data + BENCH_IP_OFF;
+	if (data + BENCH_HDR_WORDS * 8 > data_end)
 		return XDP_ABORTED;
 	for (int w = 0; w < BENCH_HDR_WORDS; w++)
 		((__u64 *)data)[w] = g->header[w];
@@ -84,7 +89,8 @@ int rvs_bench_gen(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
-/* Counts and drops IPv4 frames for the configured address; passes everything else (ARP). */
+/* Counts and drops IPv4 frames for the configured address (for tunnelled frames: IP-in-IP to
+ * that address carrying a packet for the configured inner address); passes everything else. */
 SEC("xdp")
 int rvs_bench_sink(struct xdp_md *ctx)
 {
@@ -92,6 +98,7 @@ int rvs_bench_sink(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + sizeof(*eth);
+	struct iphdr *inner = (void *)(ip + 1);
 	struct BenchSink *cfg;
 	__u32 zero = 0;
 	__u64 *n;
@@ -100,6 +107,10 @@ int rvs_bench_sink(struct xdp_md *ctx)
 		return XDP_PASS;
 	cfg = bpf_map_lookup_elem(&sink_cfg, &zero);
 	if (!cfg || ip->daddr != cfg->daddr)
+		return XDP_PASS;
+	if (cfg->inner_daddr &&
+	    (ip->protocol != IPPROTO_IPIP || ip->ihl != 5 || (void *)(inner + 1) > data_end ||
+	     inner->daddr != cfg->inner_daddr))
 		return XDP_PASS;
 	n = bpf_map_lookup_elem(&sink_count, &zero);
 	if (n)

@@ -96,8 +96,7 @@ pub const RVS_TUN_GRE: u8 = 2;
 pub const RVS_TUN_F_CSUM: u8 = 1;
 /// `RvsDest::tun_flags`: GUE remote checksum offload (`--tun-remcsum`).
 pub const RVS_TUN_F_REMCSUM: u8 = 2;
-/// TTL of the outer header (IPVS takes the route's hop limit: 64 by default).
-pub const RVS_TUN_TTL: u8 = 64;
+
 
 /// The scheduler a service uses in the data plane.
 #[repr(u32)]

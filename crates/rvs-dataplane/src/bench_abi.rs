@@ -58,20 +58,32 @@ pub struct BenchGen {
     pub l4: u32,
     /// The template's first `BENCH_HDR_WORDS * 8` bytes: Ethernet, IPv4 and L4 headers.
     pub header: [u64; 7],
-}
-
-/// What the sink counts (`sink_cfg` array, one element).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BenchSink {
-    /// IPv4 destination address counted and dropped, network order; every other frame passes.
-    pub daddr: u32,
+    /// Bytes of filler before the frame in the test run's data, which the program drops with
+    /// `bpf_xdp_adjust_head`: they become headroom. A frame starts with the kernel's
+    /// `XDP_PACKET_HEADROOM` (256 bytes), which generic XDP demands of every frame it runs on;
+    /// a director that encapsulates takes some of it, and without more the receiver's generic
+    /// XDP would copy every tunnelled frame into a new buffer, a cost no real path pays.
+    pub lead: u32,
     /// Always zero.
     pub pad: u32,
 }
 
+/// What the sink counts (`sink_cfg` array, one element). Frames it counts it drops; every other
+/// frame (ARP, say) passes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BenchSink {
+    /// IPv4 destination address of the frames counted, network order: the VIP for frames sent
+    /// straight or by direct routing, the real server's address for tunnelled ones.
+    pub daddr: u32,
+    /// 0: count every IPv4 frame to `daddr`. Otherwise count only IP-in-IP frames
+    /// (`IPPROTO_IPIP`, outer header without options) whose inner destination is this address,
+    /// network order: what a director sends in TUN mode (the sink does not decapsulate).
+    pub inner_daddr: u32,
+}
+
 const _: () = {
-    assert!(core::mem::size_of::<BenchGen>() == 32 + 8 * BENCH_HDR_WORDS as usize);
+    assert!(core::mem::size_of::<BenchGen>() == 40 + 8 * BENCH_HDR_WORDS as usize);
     assert!(8 * BENCH_HDR_WORDS >= BENCH_FRAME_MIN);
     assert!(core::mem::size_of::<BenchSink>() == 8);
 };

@@ -1,30 +1,37 @@
-//! The `rvs bench dr` run: topology, the three paths, the program's cost, teardown.
+//! The `rvs bench dr` run: topology, the paths, the program's cost, teardown.
 //!
 //! Order: the direct path and nftables first, while no XDP program sits on the director (rvsd's
 //! would take the packets before nftables' ingress hook); then rvsd, the connection table
-//! filled with the generator's flows, the established-flow phase and the new-flow phase. The
-//! same UDP frames, flows and duration serve the three throughput phases; only the destination
-//! MAC differs (the real server's for the direct path, the director's otherwise).
+//! filled with the generator's flows, the DR established-flow phases, the same flows in TUN mode
+//! (`tun.rs`), and last the new-flow phases (DR, then TUN), which add entries: run earlier, they
+//! would leave a fuller table, and every lookup dearer, to the phases after them. The same UDP
+//! frames, flows and duration serve the established-flow phases; only the destination MAC
+//! differs (the real server's for the direct path, the director's otherwise).
+
+mod tun;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use rvs_dataplane::abi::RvsStat;
+use anyhow::{Context, Result, bail};
+use rvs_dataplane::abi::{RVS_FWD_DROUTE, RvsStat};
 
 use super::DrArgs;
 use super::cpustat;
 use super::frames::{Template, Traffic};
 use super::interrupt;
 use super::nft;
-use super::pinned::{DestSlot, PinnedPlane, TCP, UDP, delta_of, verdict_deltas};
+use super::pinned::{DestSlot, PinnedPlane, TCP, UDP, UdpFlows, delta_of, verdict_deltas};
 use super::progstats::{self, RunStats};
-use super::report::{DirectorView, PathResult, ProgramCost, Report};
+use super::report::{
+    CallCost, DirectorView, Method, PathResult, PerCall, ProgramCost, ROW_DIRECT, ROW_DR,
+    ROW_DR_HOT, ROW_NFT, Report, TunSummary, ratio,
+};
 use super::rvsd::{Rvsd, RvsdOptions};
-use super::testrun;
+use super::testrun::{self, Runs};
 use super::topology::{BenchNet, FLOW_SOURCES, IFACE, REAL, VIP};
-use super::traffic::{BenchPrograms, GenRun};
+use super::traffic::{BenchPrograms, Counted, GenRun};
 
 /// The UDP service's port (discard).
 const UDP_PORT: u16 = 9;
@@ -40,6 +47,8 @@ const HARD_TIMEOUT: Duration = Duration::from_secs(110);
 const HOT_FLOWS: u64 = 1024;
 /// Runs of the test-run loop.
 const TEST_RUN_REPEAT: u32 = 1_000_000;
+/// Calls of one run each, DR and TUN.
+const TEST_RUN_CALLS: u32 = 50_000;
 /// The director program's name.
 const PROG_DIRECTOR: &str = "rvs_director";
 /// First flow index of the new-flow phase: far from the established flows (which are UDP, so
@@ -48,6 +57,23 @@ const NEW_FLOW_BASE: u64 = 1 << 24;
 
 /// One of a path's rates.
 type Rate = fn(&PathResult) -> f64;
+
+/// One drive of the generator and what the sink counts meanwhile.
+#[derive(Clone, Copy, Debug)]
+struct Drive<'n> {
+    /// The path's name in the report.
+    name: &'n str,
+    /// The frames' addresses.
+    template: Template,
+    /// UDP or TCP SYNs.
+    traffic: Traffic,
+    /// First flow, and the number of flows cycled through (0: every frame a new flow).
+    flows: (u64, u64),
+    /// Most frames sent.
+    max_frames: u64,
+    /// What the sink counts: the frames of this path and no other.
+    counted: Counted,
+}
 
 /// Runs the benchmark and prints its report.
 pub fn run(args: &DrArgs) -> Result<()> {
@@ -99,7 +125,14 @@ struct Bench<'a> {
 /// What the rvs phases found.
 struct RvsResults {
     fill: Duration,
+    /// DR (all, hot, new flows), then TUN (all, hot, new flows).
     paths: Vec<PathResult>,
+    /// Rebinding the entries to TUN.
+    rebind: Duration,
+    /// The sink on tunnelled frames.
+    tun_sink: ProgramCost,
+    /// One flow, one run per call, DR and TUN.
+    per_call: PerCall,
     test_run: testrun::LoopCost,
     test_run_no_stats: Option<f64>,
     sink: ProgramCost,
@@ -114,7 +147,7 @@ impl<'a> Bench<'a> {
         (stats, stats_were_on): (progstats::StatsEnabled, bool),
     ) -> Result<Self> {
         let mut programs = BenchPrograms::load()?;
-        programs.attach_sink(&net.real, IFACE, VIP)?;
+        programs.attach_sink(&net.real, IFACE, Counted::To(VIP))?;
         Ok(Self {
             net,
             args,
@@ -136,20 +169,19 @@ impl<'a> Bench<'a> {
         }
     }
 
-    /// Drives one path: the generator sends `traffic` from flow `first`, cycling through
-    /// `flows` (0: all new), at most `max_frames`; the sink counts what arrives.
-    fn drive(
-        &mut self,
-        name: &str,
-        template: Template,
-        traffic: Traffic,
-        (first, flows): (u64, u64),
-        max_frames: u64,
-    ) -> Result<(PathResult, GenRun)> {
+    /// Drives one path: the generator sends `drive.traffic` from flow `drive.flows.0`, cycling
+    /// through `drive.flows.1` (0: all new), at most `drive.max_frames`; the sink counts what
+    /// arrives.
+    fn drive(&mut self, drive: &Drive<'_>) -> Result<(PathResult, GenRun)> {
+        let name = drive.name;
+        let (first, flows) = drive.flows;
         interrupt::check(self.stop)?;
         progress(self.args, &format!("driving {name}"));
-        let frame = template.frame(traffic);
-        let generator = template.generator(traffic, &frame, first, flows);
+        self.programs.count(drive.counted)?;
+        let frame = drive.template.frame(drive.traffic);
+        let generator = drive
+            .template
+            .generator(drive.traffic, &frame, first, flows);
         let before = self.programs.sink_count()?;
         let cpu_before = cpustat::read(self.args.path_cpu)?;
         let run = self.programs.generate(
@@ -157,7 +189,7 @@ impl<'a> Bench<'a> {
             super::topology::IFACE,
             &frame,
             generator,
-            self.args.limits(max_frames),
+            self.args.limits(drive.max_frames),
             self.stop,
         )?;
         std::thread::sleep(DRAIN);
@@ -165,7 +197,7 @@ impl<'a> Bench<'a> {
         let path_cpu = cpustat::share(&cpu_before, &cpustat::read(self.args.path_cpu)?);
         interrupt::check(self.stop)?;
         if received == 0 {
-            anyhow::bail!(
+            bail!(
                 "{name}: none of the {} frames sent reached the real server",
                 run.frames
             );
@@ -193,24 +225,25 @@ impl<'a> Bench<'a> {
 
     fn measure(&mut self) -> Result<Report> {
         let (net, args) = (self.net, self.args);
-        let flows = (0, args.flows);
-        let (direct, gen_run) = self.drive(
-            "direct: client -> real server",
-            self.udp(net.real_mac),
-            Traffic::Udp,
-            flows,
-            u64::MAX,
-        )?;
+        let (direct, gen_run) = self.drive(&Drive {
+            name: "direct: client -> real server",
+            template: self.udp(net.real_mac),
+            traffic: Traffic::Udp,
+            flows: (0, args.flows),
+            max_frames: u64::MAX,
+            counted: Counted::To(VIP),
+        })?;
 
         let ruleset = nft::dsr_ruleset(IFACE, VIP, UDP_PORT, net.director_mac, net.real_mac);
         nft::apply(&net.director, net.lab.log_dir(), &ruleset)?;
-        let (nft, _) = self.drive(
-            "nftables netdev fwd (nftlb DSR)",
-            self.udp(net.director_mac),
-            Traffic::Udp,
-            flows,
-            u64::MAX,
-        )?;
+        let (nft, _) = self.drive(&Drive {
+            name: "nftables netdev fwd (nftlb DSR)",
+            template: self.udp(net.director_mac),
+            traffic: Traffic::Udp,
+            flows: (0, args.flows),
+            max_frames: u64::MAX,
+            counted: Counted::To(VIP),
+        })?;
         nft::remove(&net.director)?;
 
         interrupt::check(self.stop)?;
@@ -241,13 +274,9 @@ impl<'a> Bench<'a> {
 
         let mut paths = vec![direct, nft];
         paths.extend(rvs.paths);
-        // Paths 2, 0 and 1 are rvs (all flows), direct and nftables.
-        let ratio = |a: usize, b: usize, rate: Rate| match (paths.get(a), paths.get(b)) {
-            (Some(a), Some(b)) if rate(b) > 0.0 => rate(a) / rate(b),
-            _ => 0.0,
-        };
         let pps: Rate = |p| p.pps;
         let per_cpu: Rate = |p| p.pps_per_cpu;
+        let ratio = |a: usize, b: usize, rate: Rate| ratio(&paths, a, b, rate);
         Ok(Report {
             duration_s: args.duration,
             table_entries: args.flows,
@@ -255,10 +284,14 @@ impl<'a> Bench<'a> {
             fill_s: rvs.fill.as_secs_f64(),
             xdp_mode: attach_mode(&log),
             cpus: (args.gen_cpu, args.path_cpu),
-            rvs_over_direct: ratio(2, 0, pps),
-            rvs_over_nft: ratio(2, 1, pps),
-            rvs_hot_over_nft: ratio(3, 1, pps),
-            per_cpu_ratios: (ratio(2, 0, per_cpu), ratio(2, 1, per_cpu)),
+            rvs_over_direct: ratio(ROW_DR, ROW_DIRECT, pps),
+            rvs_over_nft: ratio(ROW_DR, ROW_NFT, pps),
+            rvs_hot_over_nft: ratio(ROW_DR_HOT, ROW_NFT, pps),
+            per_cpu_ratios: (
+                ratio(ROW_DR, ROW_DIRECT, per_cpu),
+                ratio(ROW_DR, ROW_NFT, per_cpu),
+            ),
+            tun: TunSummary::of(&paths, rvs.rebind.as_secs_f64(), rvs.tun_sink, rvs.per_call),
             generator_max_pps: paths.iter().map(|p| p.offered_pps).fold(0.0, f64::max),
             generator_ns_per_frame: gen_run.ns_per_frame(),
             paths,
@@ -308,15 +341,13 @@ impl<'a> Bench<'a> {
             args,
             &format!("filling the connection table with {} flows", args.flows),
         );
-        let fill = plane.fill_udp(
-            FLOW_SOURCES,
-            VIP,
-            UDP_PORT,
-            &udp_dest,
-            args.flows,
-            self.stop,
-        )?;
-        check_listed(rvsd, &udp_dest, args.flows)?;
+        let udp_flows = UdpFlows {
+            saddr_base: FLOW_SOURCES,
+            vip: VIP,
+            vport: UDP_PORT,
+        };
+        let fill = plane.fill_udp(udp_flows, &udp_dest, args.flows, self.stop)?;
+        check_listed(rvsd, &udp_dest, args.flows, "Route")?;
 
         let director = progstats::find_program(PROG_DIRECTOR, plane.conns_id())?;
         let sweeper = progstats::find_program("rvs_expire", plane.conns_id())?;
@@ -325,59 +356,50 @@ impl<'a> Bench<'a> {
         let sink_before = progstats::read(sink)?;
 
         let to_director = self.udp(net.director_mac);
-        let all = self.phase(
-            &plane,
-            director,
-            "rvs (XDP director, DR)",
-            to_director,
-            Traffic::Udp,
-            (0, args.flows),
-            u64::MAX,
-        )?;
-        let sink = progstats::read(sink)?.since(&sink_before);
-        let hot_flows = HOT_FLOWS.min(args.flows);
-        let hot = self.phase(
-            &plane,
-            director,
-            "rvs, hot flows",
-            to_director,
-            Traffic::Udp,
-            (0, hot_flows),
-            u64::MAX,
-        )?;
-        let syn = Template {
-            dport: TCP_PORT,
-            ..to_director
+        let established = Drive {
+            name: "rvs (XDP director, DR)",
+            template: to_director,
+            traffic: Traffic::Udp,
+            flows: (0, args.flows),
+            max_frames: u64::MAX,
+            counted: Counted::To(VIP),
         };
-        let new = self.phase(
-            &plane,
-            director,
-            "rvs, new flows (TCP SYN)",
-            syn,
-            Traffic::TcpSyn,
-            (NEW_FLOW_BASE, 0),
-            args.new_flows,
-        )?;
+        let all = self.phase(&plane, director, &established, Method::Dr)?;
+        let sink = progstats::read(sink)?.since(&sink_before);
+        let hot = Drive {
+            name: "rvs, hot flows",
+            flows: (0, HOT_FLOWS.min(args.flows)),
+            ..established
+        };
+        let hot = self.phase(&plane, director, &hot, Method::Dr)?;
+
+        let tun = self.tun_established(rvsd, &mut plane, director, udp_flows, &udp_dest)?;
+
+        let syn = Drive {
+            name: "rvs, new flows (TCP SYN)",
+            template: Template {
+                dport: TCP_PORT,
+                ..to_director
+            },
+            traffic: Traffic::TcpSyn,
+            flows: (NEW_FLOW_BASE, 0),
+            max_frames: args.new_flows,
+            counted: Counted::To(VIP),
+        };
+        let new = self.phase(&plane, director, &syn, Method::Dr)?;
+        let created = new.director.as_ref().map_or(0, |d| d.created);
+        let tun_new = self.tun_new_flows(rvsd, &plane, director, &syn, &tcp_dest, created)?;
         let sweep = progstats::read(sweeper)?.since(&sweep_before);
 
-        interrupt::check(self.stop)?;
-        progress(args, "running rvs_director in a test-run loop");
         let frame = to_director.frame(Traffic::Udp);
-        let test_run =
-            testrun::established(&net.director, IFACE, director, &frame, TEST_RUN_REPEAT)?;
-        // Again without statistics: their clock reads are part of every run they count.
-        self.stats = None;
-        let test_run_no_stats = if self.stats_were_on {
-            None
-        } else {
-            Some(
-                testrun::established(&net.director, IFACE, director, &frame, TEST_RUN_REPEAT)?
-                    .test_run_ns,
-            )
-        };
+        let (per_call, test_run, test_run_no_stats) =
+            self.test_runs(&mut plane, director, udp_flows, &tun.dest, &frame)?;
         Ok(RvsResults {
             fill,
-            paths: vec![all, hot, new],
+            paths: vec![all, hot, new, tun.all, tun.hot, tun_new],
+            rebind: tun.rebind,
+            tun_sink: tun.sink,
+            per_call,
             test_run,
             test_run_no_stats,
             sink: ProgramCost {
@@ -388,27 +410,79 @@ impl<'a> Bench<'a> {
         })
     }
 
-    /// Drives the director and reads what its program did meanwhile.
-    #[allow(clippy::too_many_arguments)] // the drive's settings, passed on
+    /// The test runs on flow 0's `frame`, whose entry is bound to TUN: one run per call in TUN,
+    /// then, the entry bound back to DR, in DR (a repeated run cannot measure TUN: each run
+    /// would get the previous one's IP-in-IP packet); then the loop in DR, with statistics on
+    /// and (unless they were on before the run) off.
+    fn test_runs(
+        &mut self,
+        plane: &mut PinnedPlane,
+        director: u32,
+        flows: UdpFlows,
+        dest: &DestSlot,
+        frame: &[u8],
+    ) -> Result<(PerCall, testrun::LoopCost, Option<f64>)> {
+        interrupt::check(self.stop)?;
+        progress(self.args, "running rvs_director once per call, TUN and DR");
+        let host = &self.net.director;
+        let calls = |runs: Runs| -> Result<CallCost> {
+            let cost = testrun::established(host, IFACE, director, frame, runs)?;
+            Ok(CallCost {
+                test_run_ns: cost.test_run_ns,
+                bpf_stats: cost.bpf_stats,
+            })
+        };
+        let tun = calls(Runs::Calls(TEST_RUN_CALLS))?;
+        plane.rebind_udp(flows, dest, RVS_FWD_DROUTE, 0..1, self.stop)?;
+        let dr = calls(Runs::Calls(TEST_RUN_CALLS))?;
+        let per_call = PerCall {
+            calls: TEST_RUN_CALLS,
+            dr,
+            tun,
+        };
+
+        interrupt::check(self.stop)?;
+        progress(self.args, "running rvs_director in a test-run loop");
+        let repeat = Runs::Repeat(TEST_RUN_REPEAT);
+        let test_run = testrun::established(host, IFACE, director, frame, repeat)?;
+        // Again without statistics: their clock reads are part of every run they count.
+        self.stats = None;
+        let no_stats = if self.stats_were_on {
+            None
+        } else {
+            Some(testrun::established(host, IFACE, director, frame, repeat)?.test_run_ns)
+        };
+        Ok((per_call, test_run, no_stats))
+    }
+
+    /// Drives the director and reads what its program did meanwhile. Fails unless every frame
+    /// it forwarded went by `method` and the sink counted no more frames than that.
     fn phase(
         &mut self,
         plane: &PinnedPlane,
         director: u32,
-        name: &str,
-        template: Template,
-        traffic: Traffic,
-        flows: (u64, u64),
-        max_frames: u64,
+        drive: &Drive<'_>,
+        method: Method,
     ) -> Result<PathResult> {
         let verdicts_before = plane.verdicts()?;
         let stats_before = progstats::read(director)?;
-        let (mut path, _) = self.drive(name, template, traffic, flows, max_frames)?;
+        let (mut path, _) = self.drive(drive)?;
         let stats = progstats::read(director)?.since(&stats_before);
         let deltas = verdict_deltas(&verdicts_before, &plane.verdicts()?);
+        let by_dr = delta_of(&deltas, RvsStat::FwdDrTx) + delta_of(&deltas, RvsStat::FwdDrRedirect);
+        let by_tun =
+            delta_of(&deltas, RvsStat::FwdTunTx) + delta_of(&deltas, RvsStat::FwdTunRedirect);
+        let (forwarded, stray) = match method {
+            Method::Dr => (by_dr, by_tun),
+            Method::Tun => (by_tun, by_dr),
+        };
+        check_forwarding(drive.name, method, forwarded, stray, path.received)?;
         let counted = [
             RvsStat::RxFrames,
             RvsStat::FwdDrTx,
             RvsStat::FwdDrRedirect,
+            RvsStat::FwdTunTx,
+            RvsStat::FwdTunRedirect,
             RvsStat::ConnCreated,
         ];
         path.director = Some(DirectorView {
@@ -416,8 +490,8 @@ impl<'a> Bench<'a> {
                 ns_per_packet: stats.ns_per_run(),
                 runs: stats.run_count,
             },
-            forwarded: delta_of(&deltas, RvsStat::FwdDrTx)
-                + delta_of(&deltas, RvsStat::FwdDrRedirect),
+            method,
+            forwarded,
             created: delta_of(&deltas, RvsStat::ConnCreated),
             other: deltas
                 .iter()
@@ -429,9 +503,34 @@ impl<'a> Bench<'a> {
     }
 }
 
-/// Checks that rvsadm lists the filled entries as the real server's inactive connections:
-/// proof that they were counted as the data plane counts its own.
-fn check_listed(rvsd: &Rvsd, dest: &DestSlot, flows: u64) -> Result<()> {
+/// Whether a phase measured what it says: every frame the director forwarded went by `method`
+/// (`stray` went by the other one), and the sink counted no frame the director did not send
+/// that way (`received` at most `forwarded`; fewer when frames were lost after the director).
+fn check_forwarding(
+    name: &str,
+    method: Method,
+    forwarded: u64,
+    stray: u64,
+    received: u64,
+) -> Result<()> {
+    let label = method.label();
+    if stray > 0 {
+        bail!(
+            "{name}: the director forwarded {stray} frames by another method than {label} (and {forwarded} by {label})"
+        );
+    }
+    if received > forwarded {
+        bail!(
+            "{name}: the sink counted {received} frames but the director forwarded only {forwarded} by {label}"
+        );
+    }
+    Ok(())
+}
+
+/// Checks that rvsadm lists the filled entries as the real server's inactive connections, with
+/// forwarding method `listed` (`Route`, `Tunnel`): proof that they were counted as the data
+/// plane counts its own.
+fn check_listed(rvsd: &Rvsd, dest: &DestSlot, flows: u64, listed: &str) -> Result<()> {
     let listing = rvsd.rvsadm(&["-Ln"])?;
     let rip = format!(
         "{}:{}",
@@ -440,12 +539,12 @@ fn check_listed(rvsd: &Rvsd, dest: &DestSlot, flows: u64) -> Result<()> {
     );
     let inactive = listing
         .lines()
-        .find(|l| l.contains(&rip) && l.contains("Route"))
+        .find(|l| l.contains(&rip) && l.split_whitespace().any(|w| w == listed))
         .and_then(|l| l.split_whitespace().last())
         .and_then(|n| n.parse::<u64>().ok());
     if inactive != Some(flows) {
-        anyhow::bail!(
-            "after filling {flows} entries rvsadm lists {inactive:?} inactive connections:\n{listing}"
+        bail!(
+            "after writing {flows} entries rvsadm lists {inactive:?} inactive {listed} connections:\n{listing}"
         );
     }
     Ok(())
@@ -480,7 +579,29 @@ fn strip_ansi(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn phases_fail_when_frames_went_another_way_or_came_from_elsewhere() {
+        assert!(check_forwarding("p", Method::Tun, 100, 0, 100).is_ok());
+        assert!(
+            check_forwarding("p", Method::Tun, 100, 0, 90).is_ok(),
+            "lost after the director"
+        );
+        let stray = check_forwarding("p", Method::Tun, 100, 1, 90).unwrap_err();
+        assert!(
+            stray
+                .to_string()
+                .contains("1 frames by another method than TUN"),
+            "{stray}"
+        );
+        let extra = check_forwarding("p", Method::Dr, 100, 0, 101).unwrap_err();
+        assert!(
+            extra.to_string().contains("forwarded only 100 by DR"),
+            "{extra}"
+        );
+    }
 
     #[test]
     fn the_attach_mode_comes_from_rvsds_log() {

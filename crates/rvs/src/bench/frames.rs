@@ -121,6 +121,8 @@ impl Template {
             ip_csum_base,
             l4_csum_base,
             l4: l4_kind,
+            lead: 0,
+            pad: 0,
         }
     }
 }

@@ -3,9 +3,10 @@
 //! `rvs bench dr` drives one DR topology (client, director, real server on one switch) with a
 //! kernel-side traffic generator and measures, in one run and with the same frames:
 //! packets per second delivered to the real server straight from the client, through an
-//! nftables netdev `fwd` rule on the director (what nftlb installs for DSR), and through rvsd;
-//! then `rvs_director`'s own cost per packet from `bpf_stats`, on established flows with a
-//! million entries in the connection table and on new flows. See `docs/benchmark.md`.
+//! nftables netdev `fwd` rule on the director (what nftlb installs for DSR), and through rvsd in
+//! DR mode and in TUN mode (IP-in-IP); then `rvs_director`'s own cost per packet from
+//! `bpf_stats`, on established flows with a million entries in the connection table and on new
+//! flows, in both modes. See `docs/benchmark.md`.
 
 mod cpu;
 mod cpustat;
@@ -33,8 +34,9 @@ use traffic::Limits;
 /// The benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Direct routing: pps through rvs next to the direct path and nftables `fwd`, and the XDP
-    /// program's ns per packet with a million connections (root; about 20 s).
+    /// Direct routing and IP-in-IP tunnelling: pps through rvs next to the direct path and
+    /// nftables `fwd`, and the XDP program's ns per packet with a million connections (root;
+    /// about 25 s).
     Dr(DrArgs),
 }
 
@@ -47,7 +49,7 @@ pub struct DrArgs {
     /// Established flows: entries put in the connection table, and flows the traffic cycles through.
     #[arg(long, default_value_t = 1_000_000)]
     pub flows: u64,
-    /// Most TCP SYNs (each a new connection) sent in the new-flow phase.
+    /// Most TCP SYNs (each a new connection) sent in each new-flow phase (DR, TUN).
     #[arg(long, default_value_t = 2_000_000)]
     pub new_flows: u64,
     /// rvsd's connection table capacity (`--conn-max`).

@@ -9,6 +9,7 @@
 //! the expiry that takes the count back does not drive it negative.
 
 use std::net::Ipv4Addr;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ use super::frames::flow_tuple;
 
 /// `BPF_NOEXIST` (`<linux/bpf.h>`): insert only if the key is absent.
 const BPF_NOEXIST: u64 = 1;
+/// `BPF_EXIST`: replace only if the key is present.
+const BPF_EXIST: u64 = 2;
 
 /// IP protocol numbers.
 pub const TCP: u8 = 6;
@@ -119,14 +122,18 @@ impl PinnedPlane {
             .ok_or_else(|| anyhow!("no destination {rip}:{rport} in service {vip}:{vport}/{proto}"))
     }
 
-    /// Whether the destination's next hop has a MAC address (until then its packets are dropped).
-    pub fn next_hop_ready(&self, dest: &DestSlot) -> bool {
+    /// The destination's next hop as the program reads it now.
+    pub fn next_hop(&self, dest: &DestSlot) -> Option<RvsNeigh> {
         let slot = self
             .dests
             .read(dest.slot)
             .map_or(dest.dest.neigh, |d| d.neigh);
-        self.neighs
-            .read(slot)
+        self.neighs.read(slot)
+    }
+
+    /// Whether the destination's next hop has a MAC address (until then its packets are dropped).
+    pub fn next_hop_ready(&self, dest: &DestSlot) -> bool {
+        self.next_hop(dest)
             .is_some_and(|n| n.flags & RVS_NEIGH_F_VALID != 0)
     }
 
@@ -147,59 +154,78 @@ impl PinnedPlane {
         Ok(())
     }
 
-    /// Inserts `count` established UDP connections, the generator's flows `0..count` from
-    /// `saddr_base` to `vip:vport`, bound to `dest`. Returns how long it took.
+    /// Inserts `count` established UDP connections, the generator's flows `0..count` of
+    /// `flows`, bound to `dest` with its forwarding method. Returns how long it took.
     pub fn fill_udp(
         &mut self,
-        saddr_base: Ipv4Addr,
-        vip: Ipv4Addr,
-        vport: u16,
+        flows: UdpFlows,
         dest: &DestSlot,
         count: u64,
         stop: &AtomicBool,
     ) -> Result<Duration> {
         let started = Instant::now();
-        let value = RvsConn {
-            last_seen_ns: coarse_monotonic_ns()?,
-            state: RVS_UDP_STATE,
-            flags: 0,
-            dest: dest.slot,
-            dest_gen: dest.dest.generation,
-            fwd: dest.dest.fwd,
-            pad: [0; 7],
-        };
-        let mut inserted: i32 = 0;
-        let mut result = Ok(());
-        for index in 0..count {
-            if index % 65_536 == 0 && stop.load(Ordering::SeqCst) {
-                result = Err(super::interrupt::Interrupted.into());
-                break;
-            }
-            let (saddr, sport) = flow_tuple(saddr_base, index);
-            let key = RvsConnKey {
-                saddr: be_addr(saddr),
-                daddr: be_addr(vip),
-                sport: sport.to_be(),
-                dport: vport.to_be(),
-                proto: UDP,
-                pad: [0; 3],
-            };
-            // BPF_NOEXIST, as the program inserts: a flow that exists already is not counted twice.
-            if let Err(e) = self.conns.insert(key, value, BPF_NOEXIST) {
-                result = Err(e).with_context(|| format!("inserting connection {index} of {count}"));
-                break;
-            }
-            inserted += 1;
-        }
+        let value = udp_entry(dest, dest.dest.fwd)?;
+        // BPF_NOEXIST, as the program inserts: a flow that exists already is not counted twice.
+        let (inserted, result) = self.write_udp(flows, 0..count, value, BPF_NOEXIST, stop);
         // A UDP entry is never active: it counts as inactive, as `conn_create` counts it.
         // SAFETY: `c` points at an element of the live mapping; only the field's address is taken.
         if let Some(inactive) = self
             .dest_conns
             .atomic_i32(dest.slot, |c| unsafe { &raw mut (*c).inactive })
         {
-            inactive.fetch_add(inserted, Ordering::SeqCst);
+            inactive.fetch_add(
+                i32::try_from(inserted).context("too many entries")?,
+                Ordering::SeqCst,
+            );
         }
         result.map(|()| started.elapsed())
+    }
+
+    /// Rewrites the entries of the established UDP flows `range` of `flows` as bound to `dest`
+    /// by forwarding method `fwd` (an `RVS_FWD_*`), each as the program would have created it
+    /// under that method. An entry keeps the method it was bound with, as an IPVS connection
+    /// does: after `rvsadm -e ... -i` the entries made under `-g` still go by DR until they are
+    /// rewritten. Every entry must exist (`BPF_EXIST`); the counts do not move. Returns how
+    /// long it took.
+    pub fn rebind_udp(
+        &mut self,
+        flows: UdpFlows,
+        dest: &DestSlot,
+        fwd: u8,
+        range: Range<u64>,
+        stop: &AtomicBool,
+    ) -> Result<Duration> {
+        let started = Instant::now();
+        let value = udp_entry(dest, fwd)?;
+        let (_, result) = self.write_udp(flows, range, value, BPF_EXIST, stop);
+        result.map(|()| started.elapsed())
+    }
+
+    /// Writes `value` for each flow of `range` with update `flags`: how many were written, and
+    /// whether all were.
+    fn write_udp(
+        &mut self,
+        flows: UdpFlows,
+        range: Range<u64>,
+        value: RvsConn,
+        flags: u64,
+        stop: &AtomicBool,
+    ) -> (u64, Result<()>) {
+        let mut written = 0;
+        for index in range.clone() {
+            if index % 65_536 == 0 && stop.load(Ordering::SeqCst) {
+                return (written, Err(super::interrupt::Interrupted.into()));
+            }
+            if let Err(e) = self.conns.insert(flows.key(index), value, flags) {
+                let e = anyhow::Error::from(e).context(format!(
+                    "writing connection {index} of {}..{}",
+                    range.start, range.end
+                ));
+                return (written, Err(e));
+            }
+            written += 1;
+        }
+        (written, Ok(()))
     }
 
     /// Every verdict counter, summed over CPUs, in `RvsStat` order.
@@ -215,6 +241,47 @@ impl PinnedPlane {
             })
             .collect()
     }
+}
+
+/// The generator's UDP flows to one service: flow `i` comes from [`flow_tuple`]`(saddr_base, i)`
+/// to `vip:vport`.
+#[derive(Clone, Copy, Debug)]
+pub struct UdpFlows {
+    /// Source address of flow 0.
+    pub saddr_base: Ipv4Addr,
+    /// The virtual address.
+    pub vip: Ipv4Addr,
+    /// The service's port.
+    pub vport: u16,
+}
+
+impl UdpFlows {
+    /// The connection table's key of flow `index`.
+    fn key(&self, index: u64) -> RvsConnKey {
+        let (saddr, sport) = flow_tuple(self.saddr_base, index);
+        RvsConnKey {
+            saddr: be_addr(saddr),
+            daddr: be_addr(self.vip),
+            sport: sport.to_be(),
+            dport: self.vport.to_be(),
+            proto: UDP,
+            pad: [0; 3],
+        }
+    }
+}
+
+/// An established UDP entry bound now to `dest` by method `fwd`, as `conn_create` writes it:
+/// the slot and its generation, the coarse time of the last packet, the UDP state.
+fn udp_entry(dest: &DestSlot, fwd: u8) -> Result<RvsConn> {
+    Ok(RvsConn {
+        last_seen_ns: coarse_monotonic_ns()?,
+        state: RVS_UDP_STATE,
+        flags: 0,
+        dest: dest.slot,
+        dest_gen: dest.dest.generation,
+        fwd,
+        pad: [0; 7],
+    })
 }
 
 /// A shared mapping of the pinned mmapable array `dir/name` of `entries` elements.
@@ -258,6 +325,7 @@ pub fn delta_of(deltas: &[(RvsStat, u64)], stat: RvsStat) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -266,6 +334,38 @@ mod tests {
             be_addr(Ipv4Addr::new(192, 168, 0, 100)).to_ne_bytes(),
             [192, 168, 0, 100]
         );
+    }
+
+    #[test]
+    fn flow_keys_are_the_generators_tuples_in_network_order() {
+        let flows = UdpFlows {
+            saddr_base: Ipv4Addr::new(198, 18, 0, 0),
+            vip: Ipv4Addr::new(192, 168, 0, 100),
+            vport: 9,
+        };
+        let key = flows.key(0x8001);
+        assert_eq!(key.saddr.to_ne_bytes(), [198, 18, 0, 1]);
+        assert_eq!(key.daddr.to_ne_bytes(), [192, 168, 0, 100]);
+        assert_eq!(key.sport.to_ne_bytes(), [0x80, 0x01]);
+        assert_eq!(key.dport.to_ne_bytes(), [0, 9]);
+        assert_eq!((key.proto, key.pad), (UDP, [0; 3]));
+    }
+
+    #[test]
+    fn entries_carry_the_slot_its_generation_and_the_method_asked_for() {
+        let dest = DestSlot {
+            slot: 3,
+            dest: RvsDest {
+                generation: 7,
+                fwd: rvs_dataplane::abi::RVS_FWD_DROUTE,
+                ..RvsDest::default()
+            },
+        };
+        let entry = udp_entry(&dest, rvs_dataplane::abi::RVS_FWD_TUNNEL).unwrap();
+        assert_eq!((entry.dest, entry.dest_gen), (3, 7));
+        assert_eq!(entry.fwd, rvs_dataplane::abi::RVS_FWD_TUNNEL);
+        assert_eq!(entry.state, RVS_UDP_STATE);
+        assert!(entry.last_seen_ns > 0);
     }
 
     #[test]

@@ -18,12 +18,34 @@ pub struct ProgramCost {
     pub runs: u64,
 }
 
+/// How the director forwarded a phase's frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Direct routing: the frame readdressed to the real server's MAC.
+    Dr,
+    /// IP-in-IP to the real server's address.
+    Tun,
+}
+
+impl Method {
+    /// As the report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Dr => "DR",
+            Method::Tun => "TUN",
+        }
+    }
+}
+
 /// What the director did during a phase, from its own counters and `bpf_stats`.
 #[derive(Clone, Debug, Serialize)]
 pub struct DirectorView {
     /// `rvs_director`'s cost.
     pub cost: ProgramCost,
-    /// Frames forwarded (DR, `XDP_TX` or redirect).
+    /// The forwarding method every frame of the phase took (checked: no frame went by another).
+    pub method: Method,
+    /// Frames forwarded by `method` (`XDP_TX` or redirect): `fwd_dr_*` or `fwd_tun_*`.
     pub forwarded: u64,
     /// Connection entries created.
     pub created: u64,
@@ -59,6 +81,113 @@ pub struct PathResult {
     pub director: Option<DirectorView>,
 }
 
+/// Position of each path in [`Report::paths`] (the order of the report, not the order driven:
+/// the TUN established phases run before the DR new-flow phase, see `dr.rs`).
+pub const ROW_DIRECT: usize = 0;
+/// nftables netdev `fwd`.
+pub const ROW_NFT: usize = 1;
+/// rvs DR, traffic over every established flow.
+pub const ROW_DR: usize = 2;
+/// rvs DR, hot flows.
+pub const ROW_DR_HOT: usize = 3;
+/// rvs DR, new flows.
+pub const ROW_DR_NEW: usize = 4;
+/// rvs TUN (ipip), traffic over every established flow.
+pub const ROW_TUN: usize = 5;
+/// rvs TUN, hot flows.
+pub const ROW_TUN_HOT: usize = 6;
+/// rvs TUN, new flows.
+pub const ROW_TUN_NEW: usize = 7;
+
+/// `rate(paths[a]) / rate(paths[b])`, 0 when either is missing or the divisor is 0.
+pub fn ratio(paths: &[PathResult], a: usize, b: usize, rate: fn(&PathResult) -> f64) -> f64 {
+    match (paths.get(a), paths.get(b)) {
+        (Some(a), Some(b)) if rate(b) > 0.0 => rate(a) / rate(b),
+        _ => 0.0,
+    }
+}
+
+/// `rvs_director`'s ns per packet on `paths[a]` over that on `paths[b]`.
+fn ns_ratio(paths: &[PathResult], a: usize, b: usize) -> Option<f64> {
+    let ns = |i: usize| paths.get(i)?.director.as_ref()?.cost.ns_per_packet;
+    match (ns(a), ns(b)) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+/// A program run by `BPF_PROG_TEST_RUN`, one run per call on a fresh copy of the frame.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallCost {
+    /// Mean ns per run by the test run's clock (one clock read per run included).
+    pub test_run_ns: f64,
+    /// `bpf_stats` over the calls.
+    pub bpf_stats: ProgramCost,
+}
+
+/// One established flow's frame through `rvs_director`, one run per call, in DR and in TUN: the
+/// cost of encapsulating with hot caches, where a repeated run cannot measure TUN.
+#[derive(Clone, Debug, Serialize)]
+pub struct PerCall {
+    /// Calls of each.
+    pub calls: u32,
+    /// The flow bound to DR.
+    pub dr: CallCost,
+    /// The same flow bound to TUN (ipip).
+    pub tun: CallCost,
+}
+
+/// TUN (IP-in-IP) against DR and nftables.
+#[derive(Clone, Debug, Serialize)]
+pub struct TunSummary {
+    /// Delivered pps, TUN over DR, traffic over every established flow.
+    pub over_dr: f64,
+    /// Delivered pps, TUN over nftables.
+    pub over_nft: f64,
+    /// The same two ratios of `pps_per_cpu`: over DR, over nftables.
+    pub per_cpu_ratios: (f64, f64),
+    /// Delivered pps, TUN over DR, both on the 1024 hot flows.
+    pub hot_over_dr: f64,
+    /// Delivered pps, TUN on the hot flows over nftables.
+    pub hot_over_nft: f64,
+    /// `rvs_director`'s ns per packet, TUN over DR: traffic over every established flow.
+    pub ns_over_dr: Option<f64>,
+    /// The same on the hot flows.
+    pub hot_ns_over_dr: Option<f64>,
+    /// The same on new flows (TCP SYN).
+    pub new_ns_over_dr: Option<f64>,
+    /// Seconds it took to rebind the table's established entries to TUN.
+    pub rebind_s: f64,
+    /// The sink on tunnelled frames (it reads the inner header too), TUN phase over every flow.
+    pub sink: ProgramCost,
+    /// One flow, one run per call, DR and TUN.
+    pub per_call: PerCall,
+}
+
+impl TunSummary {
+    /// The ratios of `paths` (in `ROW_*` order).
+    pub fn of(paths: &[PathResult], rebind_s: f64, sink: ProgramCost, per_call: PerCall) -> Self {
+        let pps: fn(&PathResult) -> f64 = |p| p.pps;
+        let per_cpu: fn(&PathResult) -> f64 = |p| p.pps_per_cpu;
+        TunSummary {
+            over_dr: ratio(paths, ROW_TUN, ROW_DR, pps),
+            over_nft: ratio(paths, ROW_TUN, ROW_NFT, pps),
+            per_cpu_ratios: (
+                ratio(paths, ROW_TUN, ROW_DR, per_cpu),
+                ratio(paths, ROW_TUN, ROW_NFT, per_cpu),
+            ),
+            hot_over_dr: ratio(paths, ROW_TUN_HOT, ROW_DR_HOT, pps),
+            hot_over_nft: ratio(paths, ROW_TUN_HOT, ROW_NFT, pps),
+            ns_over_dr: ns_ratio(paths, ROW_TUN, ROW_DR),
+            hot_ns_over_dr: ns_ratio(paths, ROW_TUN_HOT, ROW_DR_HOT),
+            new_ns_over_dr: ns_ratio(paths, ROW_TUN_NEW, ROW_DR_NEW),
+            rebind_s,
+            sink,
+            per_call,
+        }
+    }
+}
+
 /// A whole run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -74,7 +203,8 @@ pub struct Report {
     pub xdp_mode: String,
     /// The generator's CPU and the path's.
     pub cpus: (usize, usize),
-    /// Every path, in the order driven: direct, nftables, rvs (all flows, hot flows, new flows).
+    /// Every path in `ROW_*` order: direct, nftables, rvs DR (all flows, hot flows, new flows),
+    /// rvs TUN (all flows, hot flows, new flows).
     pub paths: Vec<PathResult>,
     /// rvs (all flows) pps over direct pps.
     pub rvs_over_direct: f64,
@@ -84,6 +214,8 @@ pub struct Report {
     pub rvs_hot_over_nft: f64,
     /// The same ratios of `pps_per_cpu`: rvs over direct, rvs over nftables.
     pub per_cpu_ratios: (f64, f64),
+    /// TUN (IP-in-IP) against DR and nftables.
+    pub tun: TunSummary,
     /// `rvs_director` run in a loop by `BPF_PROG_TEST_RUN` on one established flow's frame
     /// (hot caches): `bpf_stats` over the loop.
     pub test_run_stats: ProgramCost,
@@ -122,7 +254,7 @@ fn met(ok: bool) -> &'static str {
 impl Report {
     /// The path the goals are judged on: rvs with traffic over every flow in the table.
     pub fn rvs(&self) -> Option<&PathResult> {
-        self.paths.get(2)
+        self.paths.get(ROW_DR)
     }
 
     /// Whether rvs forwarded at least as many packets per second as nftables.
@@ -200,7 +332,30 @@ impl Report {
             self.per_cpu_ratios.1,
             met(self.throughput_goal_met())
         );
-        let _ = writeln!(s, "rvs / nft     {:.3}   with traffic on 1024 hot flows of the table", self.rvs_hot_over_nft);
+        let _ = writeln!(
+            s,
+            "rvs / nft     {:.3}   with traffic on 1024 hot flows of the table",
+            self.rvs_hot_over_nft
+        );
+        let t = &self.tun;
+        let _ = writeln!(
+            s,
+            "TUN / DR      {:.3}   (per CPU-second: {:.3})   hot flows: {:.3}   (rvs TUN ipip over rvs DR)",
+            t.over_dr, t.per_cpu_ratios.0, t.hot_over_dr
+        );
+        let _ = writeln!(
+            s,
+            "TUN / nft     {:.3}   (per CPU-second: {:.3})   hot flows: {:.3}",
+            t.over_nft, t.per_cpu_ratios.1, t.hot_over_nft
+        );
+        let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".into(), |r| format!("{r:.3}"));
+        let _ = writeln!(
+            s,
+            "TUN / DR ns per packet (rvs_director): {} all flows, {} hot flows, {} new flows",
+            ratio(t.ns_over_dr),
+            ratio(t.hot_ns_over_dr),
+            ratio(t.new_ns_over_dr)
+        );
         let _ = writeln!(s);
         let _ = writeln!(
             s,
@@ -210,11 +365,13 @@ impl Report {
             if let Some(d) = &p.director {
                 let _ = writeln!(
                     s,
-                    "  {:<34} {:>9}  over {} runs; {} forwarded, {} entries created",
+                    "  {:<34} {:>9}  over {} runs; {} forwarded by {}, {} received, {} entries created",
                     p.name,
                     ns(&d.cost),
                     d.cost.runs,
                     d.forwarded,
+                    d.method.label(),
+                    p.received,
                     d.created
                 );
             }
@@ -238,8 +395,30 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "  for scale, a trivial XDP program (the sink) on the same path: {}",
-            ns(&self.sink)
+            "  for scale, a trivial XDP program (the sink) on the same path: {} ({} on tunnelled frames)",
+            ns(&self.sink),
+            ns(&self.tun.sink)
+        );
+        let call = &self.tun.per_call;
+        let _ = writeln!(
+            s,
+            "  one established flow, one run per call on a fresh copy of the frame ({} calls): DR {}, TUN {} ({} and {} by bpf_stats)",
+            call.calls,
+            ns(&ProgramCost {
+                ns_per_packet: Some(call.dr.test_run_ns),
+                runs: 0
+            }),
+            ns(&ProgramCost {
+                ns_per_packet: Some(call.tun.test_run_ns),
+                runs: 0
+            }),
+            ns(&call.dr.bpf_stats),
+            ns(&call.tun.bpf_stats)
+        );
+        let _ = writeln!(
+            s,
+            "  TUN phases: the same entries rebound to TUN (ipip) in {:.2} s after rvsadm -e ... -i",
+            self.tun.rebind_s
         );
         if let Some(ms) = self.sweep_ms {
             let _ = writeln!(
@@ -271,7 +450,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn path(name: &str, pps: f64, director_ns: Option<f64>) -> PathResult {
+    fn path(name: &str, pps: f64, director: Option<(f64, Method)>) -> PathResult {
         PathResult {
             name: name.into(),
             flows: 1000,
@@ -289,11 +468,12 @@ mod tests {
                 kernel_seconds: 0.9,
             },
             pps_per_cpu: pps / 0.9,
-            director: director_ns.map(|n| DirectorView {
+            director: director.map(|(n, method)| DirectorView {
                 cost: ProgramCost {
                     ns_per_packet: Some(n),
                     runs: 1000,
                 },
+                method,
                 forwarded: 990,
                 created: 0,
                 other: vec![("drop_no_neigh".into(), 3)],
@@ -301,7 +481,45 @@ mod tests {
         }
     }
 
+    fn paths(established_ns: f64, rvs_over_nft: f64) -> Vec<PathResult> {
+        let (dr, tun) = (Method::Dr, Method::Tun);
+        vec![
+            path("direct", 2e6, None),
+            path("nft", 1e6, None),
+            path("rvs", 1e6 * rvs_over_nft, Some((established_ns, dr))),
+            path("rvs hot", 1.25e6, Some((100.0, dr))),
+            path("rvs new", 0.8e6, Some((500.0, dr))),
+            path(
+                "tun",
+                0.9e6 * rvs_over_nft,
+                Some((1.1 * established_ns, tun)),
+            ),
+            path("tun hot", 1e6, Some((120.0, tun))),
+            path("tun new", 0.7e6, Some((550.0, tun))),
+        ]
+    }
+
+    fn per_call() -> PerCall {
+        let cost = |clock: f64, stats: f64| CallCost {
+            test_run_ns: clock,
+            bpf_stats: ProgramCost {
+                ns_per_packet: Some(stats),
+                runs: 5000,
+            },
+        };
+        PerCall {
+            calls: 5000,
+            dr: cost(120.0, 100.0),
+            tun: cost(140.0, 118.5),
+        }
+    }
+
     fn report(established_ns: f64, rvs_over_nft: f64) -> Report {
+        let paths = paths(established_ns, rvs_over_nft);
+        let sink = |n| ProgramCost {
+            ns_per_packet: Some(n),
+            runs: 1000,
+        };
         Report {
             duration_s: 3.0,
             table_entries: 1_000_000,
@@ -309,11 +527,8 @@ mod tests {
             fill_s: 0.8,
             xdp_mode: "generic".into(),
             cpus: (0, 1),
-            paths: vec![
-                path("direct", 2e6, None),
-                path("nft", 1e6, None),
-                path("rvs", 1e6 * rvs_over_nft, Some(established_ns)),
-            ],
+            tun: TunSummary::of(&paths, 1.5, sink(42.0), per_call()),
+            paths,
             rvs_over_direct: rvs_over_nft / 2.0,
             rvs_over_nft,
             rvs_hot_over_nft: 1.05,
@@ -323,10 +538,7 @@ mod tests {
             },
             test_run_ns: 80.0,
             test_run_no_stats_ns: Some(60.0),
-            sink: ProgramCost {
-                ns_per_packet: Some(40.0),
-                runs: 1000,
-            },
+            sink: sink(40.0),
             sweep_ms: Some(40.0),
             generator_ns_per_frame: 150.0,
             generator_max_pps: 4e6,
@@ -344,6 +556,26 @@ mod tests {
     }
 
     #[test]
+    fn tun_is_compared_row_by_row_with_dr_and_nftables() {
+        let t = report(200.0, 1.2).tun;
+        assert!((t.over_dr - 0.9).abs() < 1e-9, "{t:?}");
+        assert!((t.over_nft - 1.08).abs() < 1e-9, "{t:?}");
+        assert!((t.per_cpu_ratios.0 - 0.9).abs() < 1e-9, "{t:?}");
+        assert!((t.hot_over_dr - 0.8).abs() < 1e-9, "{t:?}");
+        assert!((t.hot_over_nft - 1.0).abs() < 1e-9, "{t:?}");
+        assert!((t.ns_over_dr.unwrap() - 1.1).abs() < 1e-9, "{t:?}");
+        assert!((t.hot_ns_over_dr.unwrap() - 1.2).abs() < 1e-9, "{t:?}");
+        assert!((t.new_ns_over_dr.unwrap() - 1.1).abs() < 1e-9, "{t:?}");
+        // Missing rows or costs give no ratio rather than a wrong one.
+        let none = ProgramCost {
+            ns_per_packet: None,
+            runs: 0,
+        };
+        let short = TunSummary::of(&paths(200.0, 1.2)[..5], 0.0, none, per_call());
+        assert_eq!((short.over_dr, short.ns_over_dr), (0.0, None));
+    }
+
+    #[test]
     fn the_table_shows_rates_ratios_and_costs() {
         let text = report(85.25, 1.2).render();
         assert!(
@@ -351,7 +583,27 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("85.2 ns  over 1000 runs; 990 forwarded, 0 entries created"),
+            text.contains(
+                "85.2 ns  over 1000 runs; 990 forwarded by DR, 50 received, 0 entries created"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "93.8 ns  over 1000 runs; 990 forwarded by TUN, 50 received, 0 entries created"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("TUN / DR      0.900   (per CPU-second: 0.900)   hot flows: 0.800"),
+            "{text}"
+        );
+        assert!(
+            text.contains("TUN / nft     1.080   (per CPU-second: 1.080)   hot flows: 1.000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("TUN / DR ns per packet (rvs_director): 1.100 all flows, 1.200 hot flows, 1.100 new flows"),
             "{text}"
         );
         assert!(
@@ -360,12 +612,29 @@ mod tests {
             ),
             "{text}"
         );
+        assert!(
+            text.contains("40.0 ns (42.0 ns on tunnelled frames)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "(5000 calls): DR 120.0 ns, TUN 140.0 ns (100.0 ns and 118.5 ns by bpf_stats)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("drop_no_neigh 3"), "{text}");
         let direct = text.lines().find(|l| l.starts_with("direct")).unwrap();
         let columns: Vec<&str> = direct.split_whitespace().collect();
-        assert_eq!(columns, ["direct", "1000", "4.000", "M", "2.000", "M", "90%", "2.222", "M", "-"]);
+        assert_eq!(
+            columns,
+            [
+                "direct", "1000", "4.000", "M", "2.000", "M", "90%", "2.222", "M", "-"
+            ]
+        );
         let json = serde_json::to_value(report(85.0, 1.2)).unwrap();
         assert_eq!(json["rvs_over_nft"], 1.2);
         assert_eq!(json["paths"][2]["director"]["cost"]["ns_per_packet"], 85.0);
+        assert_eq!(json["paths"][5]["director"]["method"], "tun");
+        assert!((json["tun"]["over_dr"].as_f64().unwrap() - 0.9).abs() < 1e-9);
     }
 }

@@ -18,8 +18,8 @@ use aya::programs::{TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 use rvs_lab::Host;
 
-use rvs_dataplane::bench_abi::{BenchGen, BenchSink};
 use super::cpu;
+use rvs_dataplane::bench_abi::{BenchGen, BenchSink};
 
 /// `src/bench/bpf/bench.c` compiled by `src/bench/build.rs`.
 static BENCH_OBJECT: &[u8] = rvs_dataplane::object::BENCH;
@@ -31,6 +31,11 @@ const PROG_SINK: &str = "rvs_bench_sink";
 const BATCH: u32 = 64;
 /// Frames of the first `BPF_PROG_TEST_RUN` call, which measures the generator's speed.
 const FIRST_CALL: u64 = 1 << 18;
+/// Filler before the frame in the test run's data, which the generator drops so that every
+/// frame starts with this much more headroom than the kernel's 256 bytes (`BenchGen::lead`).
+/// More than any tunnel header the director adds (20 bytes for ipip), and a whole cache line,
+/// so that the frame keeps its alignment.
+const LEAD: usize = 64;
 /// Longest a later call may take: a call cannot be stopped half-way.
 const MAX_CALL: Duration = Duration::from_secs(1);
 /// Time left below which no further call is made.
@@ -127,6 +132,38 @@ pub fn per_second(n: u64, elapsed: Duration) -> f64 {
     if secs > 0.0 { n as f64 / secs } else { 0.0 }
 }
 
+/// Which frames the sink counts (and drops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// IPv4 frames addressed to this address (the VIP: the direct path, nftables, DR).
+    To(Ipv4Addr),
+    /// IP-in-IP frames to `outer` (the real server) carrying a packet to `inner` (the VIP): what
+    /// the director sends in TUN mode. The sink does not decapsulate; it checks both headers.
+    Ipip {
+        /// Outer destination.
+        outer: Ipv4Addr,
+        /// Inner destination.
+        inner: Ipv4Addr,
+    },
+}
+
+impl Counted {
+    /// The sink's configuration for these frames.
+    pub fn sink(self) -> BenchSink {
+        let be = |a: Ipv4Addr| u32::from_ne_bytes(a.octets());
+        match self {
+            Counted::To(daddr) => BenchSink {
+                daddr: be(daddr),
+                inner_daddr: 0,
+            },
+            Counted::Ipip { outer, inner } => BenchSink {
+                daddr: be(outer),
+                inner_daddr: be(inner),
+            },
+        }
+    }
+}
+
 /// The loaded generator and sink, with their maps. Dropping it detaches the sink.
 pub struct BenchPrograms {
     ebpf: Ebpf,
@@ -157,18 +194,20 @@ impl BenchPrograms {
         })
     }
 
-    /// Attaches the sink to `interface` of `host` in generic mode, counting frames to `daddr`.
-    pub fn attach_sink(&mut self, host: &Host, interface: &str, daddr: Ipv4Addr) -> Result<()> {
-        let cfg = BenchSink {
-            daddr: u32::from_ne_bytes(daddr.octets()),
-            pad: 0,
-        };
-        self.sink_cfg
-            .set(0, cfg, 0)
-            .context("configuring the sink")?;
+    /// Attaches the sink to `interface` of `host` in generic mode, counting `counted`.
+    pub fn attach_sink(&mut self, host: &Host, interface: &str, counted: Counted) -> Result<()> {
+        self.count(counted)?;
         let prog = xdp(&mut self.ebpf, PROG_SINK)?;
         host.run_in(|| prog.attach(interface, XdpMode::Skb).map(drop))?
             .with_context(|| format!("attaching the sink to {interface} of {}", host.name()))
+    }
+
+    /// Makes the sink count `counted` from now on (between phases: the element is not written
+    /// atomically).
+    pub fn count(&mut self, counted: Counted) -> Result<()> {
+        self.sink_cfg
+            .set(0, counted.sink(), 0)
+            .context("configuring the sink")
     }
 
     /// The sink's program id (for its `bpf_stats`).
@@ -199,9 +238,16 @@ impl BenchPrograms {
         limits: Limits,
         stop: &AtomicBool,
     ) -> Result<GenRun> {
+        let generator = BenchGen {
+            lead: LEAD as u32,
+            ..generator
+        };
         self.gen_cfg
             .set(0, generator, 0)
             .context("configuring the generator")?;
+        let mut data = vec![0u8; LEAD];
+        data.extend_from_slice(template);
+        let template = &data;
         let data_end = u32::try_from(template.len()).map_err(|_| anyhow!("template too long"))?;
         let prog: &Xdp = xdp(&mut self.ebpf, PROG_GEN)?;
         let run = host.run_in(|| -> Result<GenRun> {
@@ -332,21 +378,43 @@ mod tests {
     }
 
     #[test]
+    fn the_generator_drops_the_filler_before_the_frame() {
+        if !root_or_skip("the_generator_drops_the_filler_before_the_frame") {
+            return;
+        }
+        let mut p = BenchPrograms::load().unwrap();
+        let template = T.frame(Traffic::Udp);
+        let mut data = vec![0xee; LEAD];
+        data.extend_from_slice(&template);
+        let generator = BenchGen {
+            lead: LEAD as u32,
+            ..T.generator(Traffic::Udp, &template, 5, 0)
+        };
+        p.gen_cfg.set(0, generator, 0).unwrap();
+        let mut out = vec![0u8; data.len()];
+        let prog = xdp(&mut p.ebpf, PROG_GEN).unwrap();
+        let result = prog
+            .test_run(TestRunOptions {
+                data_in: Some(&data),
+                data_out: Some(&mut out),
+                ..TestRunOptions::new()
+            })
+            .unwrap();
+        assert_eq!(result.return_value, 3, "XDP_TX");
+        let (saddr, sport) = flow_tuple(T.saddr_base, 5);
+        assert_eq!(
+            &out[..result.data_size_out as usize],
+            T.frame_of(Traffic::Udp, saddr, sport).as_slice()
+        );
+    }
+
+    #[test]
     fn the_sink_counts_and_drops_only_frames_for_its_address() {
         if !root_or_skip("the_sink_counts_and_drops_only_frames_for_its_address") {
             return;
         }
         let mut p = BenchPrograms::load().unwrap();
-        p.sink_cfg
-            .set(
-                0,
-                BenchSink {
-                    daddr: u32::from_ne_bytes(T.daddr.octets()),
-                    pad: 0,
-                },
-                0,
-            )
-            .unwrap();
+        p.count(Counted::To(T.daddr)).unwrap();
         let before = p.sink_count().unwrap();
         let to_vip = T.frame(Traffic::Udp);
         assert_eq!(run_once(&mut p, PROG_SINK, &to_vip).0, 1, "XDP_DROP");
@@ -365,5 +433,76 @@ mod tests {
             "short frames pass"
         );
         assert_eq!(p.sink_count().unwrap() - before, 1);
+    }
+
+    /// `frame` (Ethernet + IPv4) encapsulated in IPv4 with `protocol` to `outer`, as a director
+    /// in TUN mode sends it (the sink ignores the checksum and the source).
+    fn encapsulated(frame: &[u8], protocol: u8, outer: Ipv4Addr) -> Vec<u8> {
+        let inner = &frame[14..];
+        let len = u16::try_from(20 + inner.len()).unwrap().to_be_bytes();
+        let mut out = frame[..14].to_vec();
+        out.extend_from_slice(&[0x45, 0, len[0], len[1], 0, 0, 0x40, 0, 64, protocol, 0, 0]);
+        out.extend_from_slice(&[192, 168, 0, 200]);
+        out.extend_from_slice(&outer.octets());
+        out.extend_from_slice(inner);
+        out
+    }
+
+    #[test]
+    fn the_sink_counts_tunnelled_frames_by_both_headers() {
+        if !root_or_skip("the_sink_counts_tunnelled_frames_by_both_headers") {
+            return;
+        }
+        let real = Ipv4Addr::new(192, 168, 0, 11);
+        let mut p = BenchPrograms::load().unwrap();
+        p.count(Counted::Ipip {
+            outer: real,
+            inner: T.daddr,
+        })
+        .unwrap();
+        let before = p.sink_count().unwrap();
+        let to_vip = T.frame(Traffic::Udp);
+        let tunnelled = encapsulated(&to_vip, 4, real);
+        assert_eq!(run_once(&mut p, PROG_SINK, &tunnelled).0, 1, "XDP_DROP");
+        let elsewhere = Template {
+            daddr: Ipv4Addr::new(192, 168, 0, 12),
+            ..T
+        }
+        .frame(Traffic::Udp);
+        for (frame, what) in [
+            (to_vip.clone(), "the inner packet alone"),
+            (
+                encapsulated(&elsewhere, 4, real),
+                "another inner destination",
+            ),
+            (encapsulated(&to_vip, 47, real), "GRE"),
+            (
+                encapsulated(&to_vip, 4, T.daddr),
+                "another outer destination",
+            ),
+            (tunnelled[..40].to_vec(), "a truncated inner header"),
+        ] {
+            assert_eq!(run_once(&mut p, PROG_SINK, &frame).0, 2, "{what} passes");
+        }
+        assert_eq!(p.sink_count().unwrap() - before, 1);
+        // Back to plain frames: the tunnelled one no longer counts.
+        p.count(Counted::To(T.daddr)).unwrap();
+        assert_eq!(run_once(&mut p, PROG_SINK, &tunnelled).0, 2, "XDP_PASS");
+        assert_eq!(run_once(&mut p, PROG_SINK, &to_vip).0, 1, "XDP_DROP");
+    }
+
+    #[test]
+    fn sink_configurations_carry_addresses_in_network_order() {
+        let real = Ipv4Addr::new(192, 168, 0, 11);
+        let plain = Counted::To(T.daddr).sink();
+        assert_eq!(plain.daddr.to_ne_bytes(), [192, 168, 0, 100]);
+        assert_eq!(plain.inner_daddr, 0);
+        let tun = Counted::Ipip {
+            outer: real,
+            inner: T.daddr,
+        }
+        .sink();
+        assert_eq!(tun.daddr.to_ne_bytes(), [192, 168, 0, 11]);
+        assert_eq!(tun.inner_daddr.to_ne_bytes(), [192, 168, 0, 100]);
     }
 }
