@@ -76,6 +76,43 @@ static __always_inline int conn_kill(struct RvsConfig *cfg, struct RvsConn *c, _
 	return 1;
 }
 
+/* The reply 5-tuple of a NAT connection: from the real server to the client. */
+static __always_inline struct RvsConnKey nat_reply_key(const struct RvsConnKey *key,
+						       const struct RvsConn *c)
+{
+	struct RvsConnKey r = {
+		.saddr = c->daddr,
+		.daddr = key->saddr,
+		.sport = c->dport,
+		.dport = key->sport,
+		.proto = key->proto,
+	};
+
+	return r;
+}
+
+/* Indexes a new NAT connection by its reply tuple. */
+static __always_inline void nat_link(struct RvsConnKey *key, struct RvsConn *c)
+{
+	struct RvsConnKey r = nat_reply_key(key, c);
+
+	bpf_map_update_elem(&nat_rev, &r, key, BPF_ANY);
+}
+
+/* Removes a dead NAT connection's reply index, unless a newer connection took it over. */
+static __always_inline void nat_unlink(struct RvsConnKey *key, struct RvsConn *c)
+{
+	struct RvsConnKey r = nat_reply_key(key, c);
+	struct RvsConnKey *fwd;
+
+	if (c->fwd != RVS_FWD_MASQ)
+		return;
+	fwd = bpf_map_lookup_elem(&nat_rev, &r);
+	if (fwd && fwd->saddr == key->saddr && fwd->daddr == key->daddr &&
+	    fwd->sport == key->sport && fwd->dport == key->dport && fwd->proto == key->proto)
+		bpf_map_delete_elem(&nat_rev, &r);
+}
+
 static __always_inline int conn_expired(struct RvsConfig *cfg, struct RvsConn *c, __u8 proto,
 					__u32 state, __u64 now)
 {
@@ -135,6 +172,7 @@ static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct R
 	if (conn_expired(cfg, c, p->proto, state, now)) {
 		if (conn_kill(cfg, c, p->proto, state)) {
 			count(RVS_STAT_CONN_EXPIRED_INLINE);
+			nat_unlink(key, c);
 			bpf_map_delete_elem(&conns, key);
 		}
 		return NULL;
@@ -142,6 +180,7 @@ static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct R
 	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TH_SYN) && conn_reusable(cfg, c, state)) {
 		if (conn_kill(cfg, c, p->proto, state)) {
 			count(RVS_STAT_CONN_REUSED);
+			nat_unlink(key, c);
 			bpf_map_delete_elem(&conns, key);
 		}
 		return NULL;
@@ -170,6 +209,8 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 	fresh->dest = dest;
 	fresh->dest_gen = READ_ONCE(d->generation);
 	fresh->fwd = READ_ONCE(d->fwd);
+	fresh->daddr = d->addr;
+	fresh->dport = d->port;
 	if (p->proto == IPPROTO_TCP)
 		fresh->state = cfg->tcp_next[input_dir(fresh->fwd)][tcp_row(p->tcp_flags)]
 					    [RVS_TCP_STATE_NONE];
@@ -182,6 +223,8 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 			counters_conn(&svc_stats, READ_ONCE(d->svc));
 			counters_conn(&dest_stats, dest);
 			count(RVS_STAT_CONN_CREATED);
+			if (fresh->fwd == RVS_FWD_MASQ)
+				nat_link(key, fresh);
 			return CREATED;
 		}
 		c = bpf_map_lookup_elem(&conns, key);

@@ -24,6 +24,24 @@ static __always_inline __u64 csum_words(const void *p, int words)
 	return sum;
 }
 
+/* RFC 1624 (eqn. 3) update of a checksum field for one 16-bit word going from `from` to `to`.
+ * Words are taken as they lie in memory, like the field itself. */
+static __always_inline void csum_replace2(__u16 *field, __u16 from, __u16 to)
+{
+	__u32 sum = (__u16)~*field + (__u16)~from + to;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	*field = ~(__u16)sum;
+}
+
+/* The same for a 32-bit value (an address), as its two 16-bit words. */
+static __always_inline void csum_replace4(__u16 *field, __u32 from, __u32 to)
+{
+	csum_replace2(field, (__u16)from, (__u16)to);
+	csum_replace2(field, (__u16)(from >> 16), (__u16)(to >> 16));
+}
+
 /* An IPv4 header's checksum field, for a header without options. */
 static __always_inline void ip_fill_csum(struct iphdr *ip)
 {

@@ -2,6 +2,7 @@
  * `rvs_expire` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections it
  * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry"). */
 #include "encap.h"
+#include "nat.h"
 #include "sched.h"
 #include "xmit.h"
 
@@ -54,6 +55,8 @@ static __always_inline int forward(struct xdp_md *ctx, const struct RvsConn *c, 
 		return xmit_dr(ctx, p, d);
 	case RVS_FWD_TUNNEL:
 		return xmit_tun(ctx, p, d);
+	case RVS_FWD_MASQ:
+		return xmit_nat_in(ctx, p, c);
 	case RVS_FWD_LOCAL:
 		return pass(RVS_STAT_FWD_LOCAL);
 	default:
@@ -97,8 +100,12 @@ int rvs_director(struct xdp_md *ctx)
 	}
 
 	svc = svc_find(&p);
-	if (!svc)
+	if (!svc) {
+		/* With NAT services, a packet from a real server to a client is a reply. */
+		if (READ_ONCE(cfg->flags) & RVS_CFG_F_NAT)
+			return nat_reply(ctx, cfg, &p, &key, now);
 		return pass(RVS_STAT_PASS_NOT_SERVICE);
+	}
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);
@@ -152,6 +159,7 @@ static long expire_one(__u32 i, void *ctx)
 		return 0;
 	}
 	if (conn_expired(cfg, c, key.proto, state, x->now) && conn_kill(cfg, c, key.proto, state)) {
+		nat_unlink(&key, c);
 		bpf_map_delete_elem(&conns, &key);
 		x->expired++;
 	}

@@ -104,6 +104,16 @@ struct {
 	PIN_BY_NAME;
 } expire SEC(".maps");
 
+/* NAT replies: the reply's 5-tuple (real server to client) -> the connection's key. Written
+ * with the connection, removed with it; a stale entry is detected and ignored. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RVS_DEFAULT_CONN_MAX);
+	__type(key, struct RvsConnKey);
+	__type(value, struct RvsConnKey);
+	PIN_BY_NAME;
+} nat_rev SEC(".maps");
+
 /* Traffic counters per service slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

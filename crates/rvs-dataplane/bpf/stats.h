@@ -41,6 +41,16 @@ static __always_inline void counters_in(void *map, __u32 slot, __u64 bytes)
 	}
 }
 
+static __always_inline void counters_out(void *map, __u32 slot, __u64 bytes)
+{
+	struct RvsCounters *c = bpf_map_lookup_elem(map, &slot);
+
+	if (c) {
+		c->outpkts++;
+		c->outbytes += bytes;
+	}
+}
+
 static __always_inline void counters_conn(void *map, __u32 slot)
 {
 	struct RvsCounters *c = bpf_map_lookup_elem(map, &slot);

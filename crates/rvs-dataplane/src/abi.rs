@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 2;
+pub const RVS_ABI_VERSION: u32 = 3;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -51,6 +51,10 @@ pub const RVS_TCP_ROW_RST: usize = 3;
 pub const RVS_TCP_ROW_NONE: usize = 4;
 /// Number of rows.
 pub const RVS_TCP_ROWS: usize = 5;
+
+/// `RvsConfig::flags`: some service has masqueraded (NAT) real servers, so packets that match
+/// no connection are also looked up as replies.
+pub const RVS_CFG_F_NAT: u32 = 1;
 
 /// `RvsConfig::tcp_reuse`: a SYN on an entry in this state never starts a new connection.
 pub const RVS_REUSE_NEVER: u8 = 0;
@@ -267,10 +271,15 @@ pub struct RvsConn {
     pub dest: u32,
     /// `RvsDest::generation` when the connection was bound.
     pub dest_gen: u32,
+    /// The real server's address, network order (NAT: the translated destination, and the
+    /// source of replies).
+    pub daddr: u32,
+    /// The real server's port, network order.
+    pub dport: u16,
     /// Forwarding method at binding time.
     pub fwd: u8,
     /// Always zero.
-    pub pad: [u8; 7],
+    pub pad: u8,
 }
 
 /// Keys of connection entries that may have expired (`expire`, mmapable, one element): the
@@ -315,7 +324,7 @@ pub struct RvsCounters {
 pub struct RvsConfig {
     /// `RVS_ABI_VERSION` of the program that created the maps.
     pub abi_version: u32,
-    /// Reserved for knobs; always zero.
+    /// `RVS_CFG_F_*` bits.
     pub flags: u32,
     /// TCP transitions: `[direction][RVS_TCP_ROW_*][state] -> state`.
     pub tcp_next: [[[u8; RVS_TCP_STATES]; RVS_TCP_ROWS]; 3],
@@ -401,6 +410,19 @@ pub enum RvsStat {
     DropTunTooBig,
     /// Dropped: the frame could not be grown or shrunk for encapsulation (driver headroom).
     DropTunAdjust,
+    /// NAT: a request rewritten to its real server and sent on (`bpf_redirect`, `XDP_TX`).
+    FwdNatIn,
+    /// NAT: a reply rewritten back to the virtual address and sent on to the client.
+    FwdNatOut,
+    /// NAT: rewritten, then handed to the kernel to route (no route or neighbour in the FIB
+    /// for `bpf_fib_lookup`, or too big for the egress MTU: the kernel answers with ICMP).
+    PassNatKernelRoute,
+    /// NAT: an ICMP error about a connection, translated (inner headers included).
+    FwdNatIcmp,
+    /// Passed: a packet from a real server matching no NAT connection.
+    PassNatNoConn,
+    /// Dropped: a NAT request whose TTL would expire at the director.
+    DropTtlExceeded,
     /// Connection entries created.
     ConnCreated,
     /// Connection entries replaced by a new connection reusing the same ports.
@@ -441,6 +463,12 @@ impl RvsStat {
         RvsStat::IcmpFragNeeded,
         RvsStat::DropTunTooBig,
         RvsStat::DropTunAdjust,
+        RvsStat::FwdNatIn,
+        RvsStat::FwdNatOut,
+        RvsStat::PassNatKernelRoute,
+        RvsStat::FwdNatIcmp,
+        RvsStat::PassNatNoConn,
+        RvsStat::DropTtlExceeded,
         RvsStat::ConnCreated,
         RvsStat::ConnReused,
         RvsStat::ConnExpiredInline,
@@ -475,6 +503,12 @@ impl RvsStat {
             RvsStat::IcmpFragNeeded => "icmp_frag_needed",
             RvsStat::DropTunTooBig => "drop_tun_too_big",
             RvsStat::DropTunAdjust => "drop_tun_adjust",
+            RvsStat::FwdNatIn => "fwd_nat_in",
+            RvsStat::FwdNatOut => "fwd_nat_out",
+            RvsStat::PassNatKernelRoute => "pass_nat_kernel_route",
+            RvsStat::FwdNatIcmp => "fwd_nat_icmp",
+            RvsStat::PassNatNoConn => "pass_nat_no_conn",
+            RvsStat::DropTtlExceeded => "drop_ttl_exceeded",
             RvsStat::ConnCreated => "conn_created",
             RvsStat::ConnReused => "conn_reused",
             RvsStat::ConnExpiredInline => "conn_expired_inline",

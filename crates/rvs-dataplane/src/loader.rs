@@ -82,6 +82,7 @@ impl Dataplane {
         let mut ebpf = EbpfLoader::new()
             .default_map_pin_directory(pin_dir)
             .map_max_entries("conns", opts.conn_max)
+            .map_max_entries("nat_rev", opts.conn_max)
             .load(DIRECTOR)?;
         for name in [PROG_DIRECTOR, PROG_EXPIRE] {
             xdp_mut(&mut ebpf, name)?.load().map_err(|source| DataplaneError::Program { program: name, source })?;

@@ -303,6 +303,18 @@ impl Programmer {
         self.services.get(&slot).map_or_else(Vec::new, |s| read_region(dp, s.ring))
     }
 
+    /// Whether NAT services exist: packets matching no connection are then also looked up as
+    /// replies from real servers.
+    pub fn set_nat(&self, dp: &Dataplane, enabled: bool) {
+        if let Some(flags) = dp.maps.config.atomic_u32(0, |c| unsafe { &raw mut (*c).flags }) {
+            if enabled {
+                flags.fetch_or(RVS_CFG_F_NAT, Ordering::AcqRel);
+            } else {
+                flags.fetch_and(!RVS_CFG_F_NAT, Ordering::AcqRel);
+            }
+        }
+    }
+
     /// Installs the run-time settings (tables and timeouts); fields are written one by one with
     /// atomic stores because the programs read them live.
     pub fn set_config(&self, dp: &Dataplane, cfg: &RvsConfig) {

@@ -271,7 +271,8 @@ impl UdpFlows {
 }
 
 /// An established UDP entry bound now to `dest` by method `fwd`, as `conn_create` writes it:
-/// the slot and its generation, the coarse time of the last packet, the UDP state.
+/// the slot and its generation, the real server's address and port, the coarse time of the last
+/// packet, the UDP state.
 fn udp_entry(dest: &DestSlot, fwd: u8) -> Result<RvsConn> {
     Ok(RvsConn {
         last_seen_ns: coarse_monotonic_ns()?,
@@ -279,8 +280,10 @@ fn udp_entry(dest: &DestSlot, fwd: u8) -> Result<RvsConn> {
         flags: 0,
         dest: dest.slot,
         dest_gen: dest.dest.generation,
+        daddr: dest.dest.addr,
+        dport: dest.dest.port,
         fwd,
-        pad: [0; 7],
+        pad: 0,
     })
 }
 

@@ -1,0 +1,171 @@
+/* NAT (masquerading) as IPVS does it: requests get the virtual address and port rewritten to
+ * the real server's, replies from the real server get them rewritten back; checksums are
+ * updated incrementally (a UDP checksum of zero stays zero); the director forwards between its
+ * networks as a router would (TTL decremented).
+ *
+ * Forwarding: bpf_fib_lookup() gives the egress interface and next-hop MAC from the kernel's
+ * routing and neighbour tables, and the frame is redirected without entering the kernel's stack.
+ * When the FIB cannot say (no neighbour entry yet, or the packet exceeds the egress MTU), the
+ * rewritten packet is handed to the kernel, which routes it, resolves the neighbour, or answers
+ * with ICMP: the kernel's own forwarding is the fallback, not the path. */
+#ifndef RVS_NAT_H
+#define RVS_NAT_H
+
+#include "conn.h"
+#include "csum.h"
+
+#define AF_INET_ 2
+
+/* The L4 checksum field of a TCP or UDP packet (NULL for UDP without a checksum). */
+static __always_inline __u16 *l4_csum(struct iphdr *ip, void *data_end)
+{
+	void *l4 = (void *)(ip + 1);
+
+	if (ip->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return NULL;
+		return &th->check;
+	}
+	if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end || uh->check == 0)
+			return NULL;
+		return &uh->check;
+	}
+	return NULL;
+}
+
+/* The source (`src`) or destination port field of a TCP or UDP header. */
+static __always_inline __u16 *l4_port(struct iphdr *ip, void *data_end, int src)
+{
+	__u16 *ports = (void *)(ip + 1);
+
+	if ((void *)(ports + 2) > data_end)
+		return NULL;
+	return src ? &ports[0] : &ports[1];
+}
+
+/* Rewrites an address and port of the packet (source or destination) and every checksum that
+ * covers them. */
+static __always_inline int nat_rewrite(struct iphdr *ip, void *data_end, int src, __u32 addr,
+				       __u16 port)
+{
+	__u32 *a = src ? &ip->saddr : &ip->daddr;
+	__u16 *pf = l4_port(ip, data_end, src);
+	__u16 *csum = l4_csum(ip, data_end);
+	__u32 old_addr = *a;
+	__u16 old_port;
+
+	if (!pf)
+		return -1;
+	old_port = *pf;
+	*a = addr;
+	*pf = port;
+	csum_replace4(&ip->check, old_addr, addr);
+	if (csum) {
+		csum_replace4(csum, old_addr, addr);	/* pseudo-header */
+		csum_replace2(csum, old_port, port);
+		if (ip->protocol == IPPROTO_UDP && *csum == 0)
+			*csum = 0xffff;			/* 0 means "no checksum" in UDP */
+	}
+	return 0;
+}
+
+static __always_inline void ip_decrease_ttl(struct iphdr *ip)
+{
+	__u16 old = *(__u16 *)&ip->ttl;
+
+	ip->ttl--;
+	csum_replace2(&ip->check, old, *(__u16 *)&ip->ttl);
+}
+
+/* Sends a rewritten packet on as a router: the FIB's next hop, TTL decremented; or hands it to
+ * the kernel's routing when the FIB cannot tell (counted). `ok_stat` counts a redirect. */
+static __always_inline int nat_route(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip,
+				     __u32 ok_stat)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	fib.family = AF_INET_;
+	fib.tos = ip->tos;
+	fib.l4_protocol = ip->protocol;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ipv4_src = ip->saddr;
+	fib.ipv4_dst = ip->daddr;
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return pass(RVS_STAT_PASS_NAT_KERNEL_ROUTE);
+	ip_decrease_ttl(ip);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	count(ok_stat);
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* A request of a NAT connection: to the real server's address and port. */
+static __always_inline int xmit_nat_in(struct xdp_md *ctx, struct pkt *p, const struct RvsConn *c)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = p->ip;
+
+	if ((void *)(ip + 1) > data_end)
+		return drop(RVS_STAT_DROP_L4_MALFORMED);
+	if (ip->ttl <= 1)
+		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
+	if (nat_rewrite(ip, data_end, 0, c->daddr, c->dport))
+		return drop(RVS_STAT_DROP_L4_MALFORMED);
+	return nat_route(ctx, p->eth, ip, RVS_STAT_FWD_NAT_IN);
+}
+
+/* A packet from a real server that may be a NAT reply: rewritten back to the virtual address
+ * and port and sent to the client; anything that matches no live connection goes to the kernel
+ * untouched. */
+static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, struct pkt *p,
+				     struct RvsConnKey *rkey, __u64 now)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct RvsConnKey *fkey = bpf_map_lookup_elem(&nat_rev, rkey);
+	struct RvsConnKey key;
+	struct RvsDest *d;
+	struct RvsConn *c;
+	__u32 state, dest;
+
+	if (!fkey)
+		return pass(RVS_STAT_PASS_NAT_NO_CONN);
+	key = *fkey;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return pass(RVS_STAT_PASS_NAT_NO_CONN);
+	state = READ_ONCE(c->state);
+	if (state == RVS_CONN_DEAD || c->fwd != RVS_FWD_MASQ || c->daddr != p->saddr ||
+	    c->dport != p->sport || conn_expired(cfg, c, p->proto, state, now))
+		return pass(RVS_STAT_PASS_NAT_NO_CONN);
+	dest = c->dest;
+	d = bpf_map_lookup_elem(&dests, &dest);
+	if (!d || READ_ONCE(d->generation) != c->dest_gen)
+		return pass(RVS_STAT_PASS_NAT_NO_CONN);
+
+	if (p->proto == IPPROTO_TCP)
+		conn_transition(cfg, c, RVS_DIR_OUTPUT, p->tcp_flags);
+	if (READ_ONCE(c->last_seen_ns) != now)
+		WRITE_ONCE(c->last_seen_ns, now);
+	counters_out(&svc_stats, READ_ONCE(d->svc), p->ip_len);
+	counters_out(&dest_stats, dest, p->ip_len);
+
+	if ((void *)(p->ip + 1) > data_end)
+		return drop(RVS_STAT_DROP_L4_MALFORMED);
+	if (p->ip->ttl <= 1)
+		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
+	if (nat_rewrite(p->ip, data_end, 1, key.daddr, key.dport))
+		return drop(RVS_STAT_DROP_L4_MALFORMED);
+	return nat_route(ctx, p->eth, p->ip, RVS_STAT_FWD_NAT_OUT);
+}
+
+#endif
