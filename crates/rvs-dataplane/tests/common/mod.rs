@@ -82,13 +82,7 @@ impl Env {
     /// TCP 192.168.0.100:80 and UDP 192.168.0.100:53, each rr over ws1 then ws2 (so ws2, the
     /// newest, is first in the list as in IPVS), both reachable through the test-run interface.
     pub fn dr_cluster() -> Env {
-        let opts = DataplaneOptions {
-            bpffs: "/sys/fs/bpf".into(),
-            instance: format!("test-fx-{}-{}", std::process::id(), unique()),
-            conn_max: 4096,
-        };
-        let dp = Dataplane::load(&opts).unwrap_or_else(|e| panic!("load: {e}"));
-        let mut env = Env { dp: Some(dp), prog: Programmer::default() };
+        let mut env = Env::empty();
         env.neigh(N_WS1, WS1_MAC, TEST_RUN_IFINDEX);
         env.neigh(N_WS2, WS2_MAC, TEST_RUN_IFINDEX);
         env.dest(D_WS1, WS1, 80, SVC_TCP, N_WS1, 1);
@@ -98,6 +92,17 @@ impl Env {
         env.service(SVC_TCP, 80, 6, SchedSpec::Ring { ring: vec![D_WS2, D_WS1], cursor: Some(0) }, vec![D_WS2, D_WS1]);
         env.service(SVC_UDP, 53, 17, SchedSpec::Ring { ring: vec![D_UDP_WS2, D_UDP_WS1], cursor: Some(0) }, vec![D_UDP_WS2, D_UDP_WS1]);
         env
+    }
+
+    /// A loaded director with nothing configured.
+    pub fn empty() -> Env {
+        let opts = DataplaneOptions {
+            bpffs: "/sys/fs/bpf".into(),
+            instance: format!("test-fx-{}-{}", std::process::id(), unique()),
+            conn_max: 4096,
+        };
+        let dp = Dataplane::load(&opts).unwrap_or_else(|e| panic!("load: {e}"));
+        Env { dp: Some(dp), prog: Programmer::default() }
     }
 
     pub fn dp(&self) -> &Dataplane {
@@ -162,4 +167,65 @@ pub fn dr_rewritten(input: &[u8], real_mac: [u8; 6]) -> Vec<u8> {
     out[0..6].copy_from_slice(&real_mac);
     out[6..12].copy_from_slice(&DIRECTOR_MAC.0);
     out
+}
+
+/// A throwaway network namespace, deleted on drop.
+pub struct TestNetns {
+    pub name: String,
+}
+
+impl TestNetns {
+    /// Creates it and runs each `ip -n <ns> …` / `ip netns exec <ns> …` setup line in it.
+    pub fn new(tag: &str, setup: &[&str]) -> TestNetns {
+        let name = format!("rvsfx-{tag}-{}-{}", std::process::id(), unique());
+        let ns = TestNetns { name: name.clone() };
+        sh(&format!("ip netns add {name}"));
+        for line in setup {
+            sh(&line.replace("{ns}", &name));
+        }
+        ns
+    }
+
+    /// Runs `f` on a thread that has entered the namespace (BPF test runs there resolve
+    /// routes and neighbours in it).
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                use std::os::fd::AsRawFd;
+                // SAFETY: setns on a valid namespace descriptor, for this thread only.
+                assert_eq!(unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns");
+                f()
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
+    }
+
+    /// The MAC of `ifname` in the namespace.
+    pub fn mac(&self, ifname: &str) -> [u8; 6] {
+        let out = std::process::Command::new("ip")
+            .args(["-n", &self.name, "-o", "link", "show", ifname])
+            .output()
+            .expect("ip link");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mac = text.split_whitespace().skip_while(|w| *w != "link/ether").nth(1).expect("link/ether");
+        let mut b = [0u8; 6];
+        for (i, part) in mac.split(':').enumerate() {
+            b[i] = u8::from_str_radix(part, 16).expect("hex");
+        }
+        b
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+pub fn sh(cmd: &str) {
+    let st = std::process::Command::new("sh").arg("-c").arg(cmd).status().expect("sh");
+    assert!(st.success(), "{cmd}");
 }

@@ -1,0 +1,231 @@
+//! NAT through the real director program (BPF_PROG_TEST_RUN), inside a throwaway network
+//! namespace whose routes and (permanent) neighbour entries `bpf_fib_lookup` consults: exact
+//! frames both ways, built independently with rvs-wire (whose checksums are computed from
+//! scratch), UDP's zero checksum kept, TCP states from both directions, replies without a
+//! connection passed untouched, the kernel's routing as fallback, TTL handling.
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use common::*;
+use rvs_dataplane::{
+    abi::*,
+    program::{DestSpec, SchedSpec, ServiceSpec, TunnelSpec},
+};
+use rvs_wire::{
+    builder::{Checksum, FrameBuilder},
+    ethernet::EthernetAddress,
+    Ipv4Packet, TcpPacket,
+    tcp::TcpFlags,
+};
+
+// Seed 002's addresses.
+const NAT_CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 5);
+const NAT_VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 250);
+const RIP1: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+const CLIENT_MAC_N: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x05];
+const RS1_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x00, 0x64];
+const SVC: u32 = 7;
+const D1: u32 = 9;
+
+struct NatEnv {
+    env: Env,
+    pub_mac: [u8; 6],
+    prv_mac: [u8; 6],
+}
+
+/// The director's two networks in `ns`, and a TCP and a UDP NAT service to 10.0.0.100:8080.
+fn nat_env(ns: &TestNetns) -> NatEnv {
+    let mut env = Env::empty();
+    let spec = DestSpec {
+        addr: RIP1,
+        port: 8080,
+        fwd: RVS_FWD_MASQ,
+        weight: 1,
+        overloaded: false,
+        svc: SVC,
+        neigh: 0,
+        tunnel: TunnelSpec::default(),
+    };
+    env.prog.install_dest(env.dp(), D1, &spec).expect("dest");
+    env.prog.install_dest(env.dp(), D1 + 1, &DestSpec { svc: SVC + 1, ..spec }).expect("dest");
+    for (slot, proto, dest) in [(SVC, 6, D1), (SVC + 1, 17, D1 + 1)] {
+        let svc = ServiceSpec { slot, addr: NAT_VIP, port: 80, proto, sched: SchedSpec::Ring { ring: vec![dest], cursor: Some(0) }, dests: vec![dest] };
+        let dp = env.dp.as_mut().expect("loaded");
+        env.prog.install_service(dp, &svc, now()).expect("service");
+    }
+    env.prog.set_nat(env.dp(), true);
+    NatEnv { env, pub_mac: ns.mac("pub"), prv_mac: ns.mac("prv") }
+}
+
+fn director_ns() -> TestNetns {
+    TestNetns::new(
+        "nat",
+        &[
+            "ip -n {ns} link add pub type veth peer name pubp",
+            "ip -n {ns} link add prv type veth peer name prvp",
+            "ip -n {ns} link set lo up",
+            "for i in pub pubp prv prvp; do ip -n {ns} link set $i up; done",
+            "ip -n {ns} addr add 192.168.1.10/24 dev pub",
+            "ip -n {ns} addr add 10.0.0.254/16 dev prv",
+            "ip -n {ns} neigh add 192.168.1.5 lladdr 02:00:00:00:01:05 dev pub nud permanent",
+            "ip -n {ns} neigh add 10.0.0.100 lladdr 02:00:00:00:00:64 dev prv nud permanent",
+            "ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1",
+        ],
+    )
+}
+
+fn request(sport: u16, flags: TcpFlags, payload: &[u8]) -> FrameBuilder<rvs_wire::builder::Ipv4<rvs_wire::builder::Tcp>> {
+    FrameBuilder::tcp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, sport, 80, flags, payload).ttl(64).dont_frag(true)
+}
+
+fn reply(n: &NatEnv, sport_client: u16, flags: TcpFlags, payload: &[u8]) -> FrameBuilder<rvs_wire::builder::Ipv4<rvs_wire::builder::Tcp>> {
+    FrameBuilder::tcp_v4(EthernetAddress(RS1_MAC), EthernetAddress(n.prv_mac), RIP1, NAT_CLIENT, 8080, sport_client, flags, payload)
+        .ttl(64)
+        .dont_frag(true)
+}
+
+/// The IPv4 and TCP checksums of a frame verify, by rvs-wire's own computation.
+fn assert_checksums(frame: &[u8]) {
+    let ip = Ipv4Packet::new_checked(&frame[14..]).expect("ipv4");
+    assert!(ip.verify_checksum(), "IP header checksum");
+    let tcp = TcpPacket::new_checked(ip.payload()).expect("tcp");
+    assert!(tcp.verify_checksum(ip.src_addr(), ip.dst_addr()), "TCP checksum");
+}
+
+#[test]
+fn tcp_both_ways_exact_frames_states_and_counters() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        // Request: VIP:80 -> RIP:8080, TTL - 1, out of the private interface to the real server.
+        let (v, out) = n.env.run(&request(40000, TcpFlags::SYN, b"").build());
+        assert_eq!(v, XDP_REDIRECT);
+        let want = FrameBuilder::tcp_v4(EthernetAddress(n.prv_mac), EthernetAddress(RS1_MAC), NAT_CLIENT, RIP1, 40000, 8080, TcpFlags::SYN, b"")
+            .ttl(63)
+            .dont_frag(true)
+            .build();
+        assert_eq!(out, want);
+        assert_checksums(&out);
+
+        // Reply: RIP:8080 -> VIP:80, to the client through the public interface.
+        let (v, out) = n.env.run(&reply(&n, 40000, TcpFlags::SYN | TcpFlags::ACK, b"").build());
+        assert_eq!(v, XDP_REDIRECT);
+        let want = FrameBuilder::tcp_v4(EthernetAddress(n.pub_mac), EthernetAddress(CLIENT_MAC_N), NAT_VIP, NAT_CLIENT, 80, 40000, TcpFlags::SYN | TcpFlags::ACK, b"")
+            .ttl(63)
+            .dont_frag(true)
+            .build();
+        assert_eq!(out, want);
+        assert_checksums(&out);
+
+        // With data, both ways.
+        let body = b"GET / HTTP/1.0\r\n\r\n";
+        let (_, out) = n.env.run(&request(40000, TcpFlags::ACK | TcpFlags::PSH, body).build());
+        assert_checksums(&out);
+        let (_, out) = n.env.run(&reply(&n, 40000, TcpFlags::ACK | TcpFlags::PSH, b"HTTP/1.0 200 OK\r\n\r\nhello").build());
+        assert_checksums(&out);
+        assert_eq!(&out[out.len() - 5..], b"hello");
+
+        // INPUT SYN -> SYN_RECV, OUTPUT SYN-ACK keeps it, INPUT ACK -> ESTABLISHED: active.
+        assert_eq!(n.env.conns_of(D1).active, 1);
+        assert_eq!(n.env.stat(RvsStat::FwdNatIn), 2);
+        assert_eq!(n.env.stat(RvsStat::FwdNatOut), 2);
+        let c = n.env.dp().service_counters(SVC).expect("counters");
+        assert_eq!((c.inpkts, c.outpkts), (2, 2));
+        assert_eq!(c.outbytes, 40 + 40 + 24);
+    });
+}
+
+#[test]
+fn udp_zero_checksum_stays_zero_and_a_set_one_is_updated() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        for (sport, csum) in [(5000u16, Checksum::Fixed(0)), (5001, Checksum::Correct)] {
+            let input = FrameBuilder::udp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, sport, 80, b"query")
+                .l4_checksum(csum)
+                .build();
+            let (v, out) = n.env.run(&input);
+            assert_eq!(v, XDP_REDIRECT);
+            let want = FrameBuilder::udp_v4(EthernetAddress(n.prv_mac), EthernetAddress(RS1_MAC), NAT_CLIENT, RIP1, sport, 8080, b"query")
+                .l4_checksum(csum)
+                .ttl(63)
+                .build();
+            assert_eq!(out, want, "{csum:?}");
+        }
+    });
+}
+
+#[test]
+fn replies_without_a_connection_go_to_the_kernel_untouched() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        let stray = reply(&n, 41000, TcpFlags::ACK, b"").build();
+        let (v, out) = n.env.run(&stray);
+        assert_eq!((v, out), (XDP_PASS, stray));
+        assert_eq!(n.env.stat(RvsStat::PassNatNoConn), 1);
+        // Nor does a reply from the right real server with the wrong port match.
+        n.env.run(&request(41001, TcpFlags::SYN, b"").build());
+        let wrong = FrameBuilder::tcp_v4(EthernetAddress(RS1_MAC), EthernetAddress(n.prv_mac), RIP1, NAT_CLIENT, 8081, 41001, TcpFlags::ACK, b"").build();
+        let (v, out) = n.env.run(&wrong);
+        assert_eq!((v, out), (XDP_PASS, wrong));
+    });
+}
+
+#[test]
+fn without_a_neighbour_the_rewritten_packet_goes_to_the_kernels_routing() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        sh(&format!("ip -n {} neigh del 10.0.0.100 dev prv", ns.name));
+        let (v, out) = n.env.run(&request(42000, TcpFlags::SYN, b"").build());
+        assert_eq!(v, XDP_PASS);
+        // Rewritten (the kernel forwards it and decrements the TTL itself), MACs untouched.
+        let want = FrameBuilder::tcp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, RIP1, 42000, 8080, TcpFlags::SYN, b"")
+            .ttl(64)
+            .dont_frag(true)
+            .build();
+        assert_eq!(out, want);
+        assert_eq!(n.env.stat(RvsStat::PassNatKernelRoute), 1);
+    });
+}
+
+#[test]
+fn ttl_one_is_not_forwarded() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        let (v, _) = n.env.run(&request(43000, TcpFlags::SYN, b"").ttl(1).build());
+        assert_eq!(v, XDP_DROP);
+        assert_eq!(n.env.stat(RvsStat::DropTtlExceeded), 1);
+    });
+}
+
+#[test]
+fn an_expired_connection_takes_its_reply_index_with_it() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        let mut cfg = n.env.dp().maps.config.read(0).expect("config");
+        cfg.tcp_timeout_ns[3] = 1_000_000_000; // SYN_RECV: 1 s
+        n.env.prog.set_config(n.env.dp(), &cfg);
+        n.env.run(&request(44000, TcpFlags::SYN, b"").build());
+        let (v, _) = n.env.run(&reply(&n, 44000, TcpFlags::SYN | TcpFlags::ACK, b"").build());
+        assert_eq!(v, XDP_REDIRECT);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        n.env.dp().sweep().expect("sweep");
+        let late = reply(&n, 44000, TcpFlags::ACK, b"").build();
+        let (v, out) = n.env.run(&late);
+        assert_eq!((v, out), (XDP_PASS, late));
+        assert_eq!(n.env.dp().connections().expect("conns").len(), 0);
+        assert_eq!(n.env.conns_of(D1), RvsDestConns::default());
+    });
+}
