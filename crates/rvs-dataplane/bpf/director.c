@@ -80,11 +80,16 @@ int rvs_director(struct xdp_md *ctx)
 
 	count(RVS_STAT_RX_FRAMES);
 	verdict = parse(ctx, &p);
-	if (verdict != PARSED)
+	if (verdict != PARSED && verdict != PARSED_ICMP)
 		return verdict;
 	cfg = config_get();
 	if (!cfg)
 		return XDP_PASS;
+	if (verdict == PARSED_ICMP) {
+		if (READ_ONCE(cfg->flags) & RVS_CFG_F_NAT)
+			return nat_icmp(ctx, cfg, &p, bpf_ktime_get_coarse_ns());
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+	}
 
 	key.saddr = p.saddr;
 	key.daddr = p.daddr;

@@ -169,3 +169,105 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, 
 }
 
 #endif
+
+/* ICMP errors that concern a NAT connection are translated as IPVS does (ip_vs_nat_icmp): from
+ * the real server's side, the outer source and the quoted packet's destination become the
+ * virtual address and port; from the client's side, the outer destination and the quoted
+ * packet's source become the real server's. IPVS handles destination-unreachable, source-quench
+ * and time-exceeded. */
+#define ICMP_DEST_UNREACH_ 3
+#define ICMP_SOURCE_QUENCH_ 4
+#define ICMP_TIME_EXCEEDED_ 11
+
+struct icmp_err {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__u32 unused;
+};
+
+/* Rewrites a 32-bit field inside the ICMP message and keeps the checksums that cover it right:
+ * the quoted IP header's (when `ip_csum`) and the ICMP message's. */
+static __always_inline void icmp_rewrite4(struct icmp_err *icmp, __u16 *ip_csum, __u32 *field, __u32 to)
+{
+	__u32 from = *field;
+	__u16 old_csum = *ip_csum;
+
+	*field = to;
+	csum_replace4(ip_csum, from, to);
+	csum_replace4(&icmp->checksum, from, to);
+	csum_replace2(&icmp->checksum, old_csum, *ip_csum);
+}
+
+static __always_inline int nat_icmp(struct xdp_md *ctx, struct RvsConfig *cfg, struct pkt *p, __u64 now)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct icmp_err *icmp = (void *)(p->ip + 1);
+	struct RvsConnKey key, *fkey;
+	struct iphdr *inner;
+	struct RvsConn *c;
+	__u16 *ports, old;
+	__u32 state;
+	int from_client;
+
+	if ((void *)(icmp + 1) > data_end)
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+	if (icmp->type != ICMP_DEST_UNREACH_ && icmp->type != ICMP_SOURCE_QUENCH_ &&
+	    icmp->type != ICMP_TIME_EXCEEDED_)
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+	inner = (void *)(icmp + 1);
+	ports = (void *)(inner + 1);
+	if ((void *)(ports + 2) > data_end || inner->ihl != 5 ||
+	    (inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP))
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+
+	/* From the client: the quoted packet is a reply it got (virtual address to client),
+	 * whose reversal is the connection's key. From a real server (or a router on its side):
+	 * the quoted packet is a request as the director sent it on (client to real server),
+	 * whose reversal is the reply index's key. */
+	key.saddr = inner->daddr;
+	key.daddr = inner->saddr;
+	key.sport = ports[1];
+	key.dport = ports[0];
+	key.proto = inner->protocol;
+	__builtin_memset(key.pad, 0, sizeof(key.pad));
+	from_client = is_vip(p->daddr);
+	if (!from_client) {
+		fkey = bpf_map_lookup_elem(&nat_rev, &key);
+		if (!fkey)
+			return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+		key = *fkey;
+	}
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+	state = READ_ONCE(c->state);
+	if (state == RVS_CONN_DEAD || c->fwd != RVS_FWD_MASQ ||
+	    conn_expired(cfg, c, key.proto, state, now))
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+	if (p->ip->ttl <= 1)
+		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
+
+	if (from_client) {
+		/* Outer destination and quoted source: virtual address -> real server. */
+		__u32 vip = p->ip->daddr;
+
+		p->ip->daddr = c->daddr;
+		csum_replace4(&p->ip->check, vip, c->daddr);
+		icmp_rewrite4(icmp, &inner->check, &inner->saddr, c->daddr);
+		old = ports[0];
+		ports[0] = c->dport;
+	} else {
+		/* Outer source and quoted destination: real server -> virtual address. */
+		__u32 from = p->ip->saddr;
+
+		p->ip->saddr = key.daddr;
+		csum_replace4(&p->ip->check, from, key.daddr);
+		icmp_rewrite4(icmp, &inner->check, &inner->daddr, key.daddr);
+		old = ports[1];
+		ports[1] = key.dport;
+	}
+	csum_replace2(&icmp->checksum, old, from_client ? c->dport : key.dport);
+	count(RVS_STAT_FWD_NAT_ICMP);
+	return nat_route(ctx, p->eth, p->ip, from_client ? RVS_STAT_FWD_NAT_IN : RVS_STAT_FWD_NAT_OUT);
+}

@@ -24,6 +24,9 @@ struct pkt {
 
 /* Returned by parse() when the packet is a well-formed TCP/UDP packet in `p`. */
 #define PARSED (-1)
+/* Returned by parse() for an unfragmented ICMP packet without IP options (`p` has its IP
+ * header and addresses): possibly an error about a connection. */
+#define PARSED_ICMP (-2)
 
 static __always_inline int is_vip(__u32 daddr)
 {
@@ -66,10 +69,12 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
 	p->proto = ip->protocol;
+	frag = bpf_ntohs(ip->frag_off);
+	if (p->proto == IPPROTO_ICMP && !(frag & (IP_MF | IP_OFFSET)) && ihl == sizeof(*ip))
+		return PARSED_ICMP;
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
 
-	frag = bpf_ntohs(ip->frag_off);
 	if (frag & (IP_MF | IP_OFFSET))
 		return refuse(p->daddr, RVS_STAT_DROP_FRAGMENT, RVS_STAT_PASS_FRAGMENT);
 	if (ihl != sizeof(*ip))

@@ -229,3 +229,91 @@ fn an_expired_connection_takes_its_reply_index_with_it() {
         assert_eq!(n.env.conns_of(D1), RvsDestConns::default());
     });
 }
+
+fn port_unreachable(quoted: &[u8]) -> rvs_wire::Icmpv4Repr<'_> {
+    rvs_wire::Icmpv4Repr::DstUnreachable { reason: rvs_wire::Icmpv4DstUnreachable::PortUnreachable, next_hop_mtu: 0, quoted }
+}
+
+fn too_big(quoted: &[u8]) -> rvs_wire::Icmpv4Repr<'_> {
+    rvs_wire::Icmpv4Repr::DstUnreachable { reason: rvs_wire::Icmpv4DstUnreachable::FragRequired, next_hop_mtu: 1400, quoted }
+}
+
+/// `quote` (an IPv4 header and 8 bytes) with its destination (`dst`) or source address and the
+/// matching port replaced, and its header checksum recomputed by rvs-wire, as the translated
+/// quote must read.
+fn requote(quote: &[u8], dst: bool, addr: Ipv4Addr, port: u16) -> Vec<u8> {
+    let mut q = quote.to_vec();
+    let (a, p) = if dst { (16, 22) } else { (12, 20) };
+    q[a..a + 4].copy_from_slice(&addr.octets());
+    q[p..p + 2].copy_from_slice(&port.to_be_bytes());
+    q[10..12].copy_from_slice(&[0, 0]);
+    let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(&q[..20]));
+    q[10..12].copy_from_slice(&c.to_be_bytes());
+    q
+}
+
+#[test]
+fn a_real_servers_port_unreachable_reaches_the_client_translated() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        let (_, sent) = n.env.run(&FrameBuilder::udp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, 5300, 80, b"query").build());
+        // The real server answers the request it got with "port unreachable", quoting it.
+        let quote = &sent[14..14 + 28];
+        let input = FrameBuilder::icmp_v4(EthernetAddress(RS1_MAC), EthernetAddress(n.prv_mac), RIP1, NAT_CLIENT, port_unreachable(quote)).build();
+        let (v, out) = n.env.run(&input);
+        assert_eq!(v, XDP_REDIRECT);
+        let want_quote = requote(quote, true, NAT_VIP, 80);
+        let want = FrameBuilder::icmp_v4(EthernetAddress(n.pub_mac), EthernetAddress(CLIENT_MAC_N), NAT_VIP, NAT_CLIENT, port_unreachable(&want_quote))
+            .ttl(63)
+            .build();
+        assert_eq!(out, want);
+        assert_eq!(n.env.stat(RvsStat::FwdNatIcmp), 1);
+    });
+}
+
+#[test]
+fn a_clients_fragmentation_needed_reaches_the_real_server_translated() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        n.env.run(&request(45000, TcpFlags::SYN, b"").build());
+        let (_, answer) = n.env.run(&reply(&n, 45000, TcpFlags::SYN | TcpFlags::ACK, b"").build());
+        // The client says the reply (from the VIP) was too big for its path.
+        let quote = &answer[14..14 + 28];
+        let input = FrameBuilder::icmp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, too_big(quote)).build();
+        let (v, out) = n.env.run(&input);
+        assert_eq!(v, XDP_REDIRECT);
+        let want_quote = requote(quote, false, RIP1, 8080);
+        let want = FrameBuilder::icmp_v4(EthernetAddress(n.prv_mac), EthernetAddress(RS1_MAC), NAT_CLIENT, RIP1, too_big(&want_quote))
+            .ttl(63)
+            .build();
+        assert_eq!(out, want);
+    });
+}
+
+#[test]
+fn icmp_errors_about_no_connection_and_pings_go_to_the_kernel() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        let quote = FrameBuilder::udp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, RIP1, 9999, 8080, b"x").ip_packet();
+        let stray = FrameBuilder::icmp_v4(
+            EthernetAddress(RS1_MAC),
+            EthernetAddress(n.prv_mac),
+            RIP1,
+            NAT_CLIENT,
+            rvs_wire::Icmpv4Repr::DstUnreachable { reason: rvs_wire::Icmpv4DstUnreachable::PortUnreachable, next_hop_mtu: 0, quoted: &quote[..28] },
+        )
+        .build();
+        let (v, out) = n.env.run(&stray);
+        assert_eq!((v, out), (XDP_PASS, stray));
+        let ping = FrameBuilder::icmp_echo_request(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, 1, 1, b"ping").build();
+        let (v, out) = n.env.run(&ping);
+        assert_eq!((v, out), (XDP_PASS, ping));
+        assert_eq!(n.env.stat(RvsStat::PassNotTcpUdp), 2);
+    });
+}
