@@ -9,6 +9,7 @@ mod director;
 mod host_facts;
 mod housekeeping;
 mod instance;
+mod nat_host;
 mod neighbours;
 mod plane;
 mod server;

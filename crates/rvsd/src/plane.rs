@@ -21,12 +21,12 @@ use rvs_core::{
 };
 use rvs_dataplane::{
     Dataplane, DataplaneError,
-    abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL, RVS_FWD_TUNNEL, RVS_TUN_F_CSUM, RVS_TUN_F_REMCSUM, RVS_TUN_GRE, RVS_TUN_GUE, RVS_TUN_IPIP},
+    abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL, RVS_FWD_MASQ, RVS_FWD_TUNNEL, RVS_TUN_F_CSUM, RVS_TUN_F_REMCSUM, RVS_TUN_GRE, RVS_TUN_GUE, RVS_TUN_IPIP},
     neigh::Resolver,
     program::{DestSpec, Programmer, SchedSpec, ServiceSpec, TunnelSpec},
 };
 
-use crate::neighbours::Neighbours;
+use crate::{nat_host::NatHost, neighbours::Neighbours};
 
 /// The data plane and what rvsd knows about what is installed in it.
 pub struct Plane {
@@ -36,6 +36,7 @@ pub struct Plane {
     pub prog: Programmer,
     resolver: Resolver,
     neigh: Neighbours,
+    nat_host: NatHost,
     services: HashMap<ServiceId, SvcPlane>,
     dests: HashMap<DestId, DestPlane>,
     epoch: Instant,
@@ -60,6 +61,8 @@ struct DestPlane {
     neigh_slot: u32,
     /// Whether the data plane forwards to the destination (eligible in the scheduler model).
     scheduled: bool,
+    /// Its forwarding method in the data plane, when scheduled.
+    fwd: Option<u8>,
 }
 
 /// The forwarding methods the data plane implements today.
@@ -68,7 +71,8 @@ fn dataplane_fwd(fwd: ForwardMethod) -> Option<u8> {
         ForwardMethod::Route => Some(RVS_FWD_DROUTE),
         ForwardMethod::Tunnel => Some(RVS_FWD_TUNNEL),
         ForwardMethod::Local => Some(RVS_FWD_LOCAL),
-        ForwardMethod::Masq | ForwardMethod::Bypass => None,
+        ForwardMethod::Masq => Some(RVS_FWD_MASQ),
+        ForwardMethod::Bypass => None,
     }
 }
 
@@ -99,6 +103,7 @@ impl Plane {
             prog: Programmer::default(),
             resolver,
             neigh: Neighbours::default(),
+            nat_host: NatHost::default(),
             services: HashMap::new(),
             dests: HashMap::new(),
             epoch: Instant::now(),
@@ -158,6 +163,12 @@ impl Plane {
         for id in touched {
             self.install(id)?;
         }
+        let nat = self.dests.values().any(|d| d.scheduled && d.fwd == Some(RVS_FWD_MASQ));
+        if nat {
+            let interfaces: Vec<String> = self.dp.attachments().iter().map(|a| a.interface.clone()).collect();
+            self.nat_host.prepare(&interfaces);
+        }
+        self.prog.set_nat(&self.dp, nat);
         Ok(())
     }
 
@@ -228,7 +239,9 @@ impl Plane {
         if let Some(c) = current.filter(|c| c.neigh_addr.is_some()) {
             return Ok((c.neigh_addr, c.neigh_slot));
         }
-        if fwd != RVS_FWD_DROUTE && fwd != RVS_FWD_TUNNEL {
+        // NAT does not use the neighbour slot (bpf_fib_lookup reads the kernel's table), but
+        // tracking the real server keeps the kernel's entry resolved and fresh.
+        if fwd == RVS_FWD_LOCAL {
             return Ok((None, 0));
         }
         let now = self.now();
@@ -256,11 +269,11 @@ impl Plane {
         let spec = d.spec;
         let existing = self.dests.get(&dest).copied();
         let forward = self.forwardable(service, &spec);
-        let mut plane = DestPlane { service, neigh_addr: None, neigh_slot: 0, scheduled: false };
+        let mut plane = DestPlane { service, neigh_addr: None, neigh_slot: 0, scheduled: false, fwd: None };
         match forward {
             Some((fwd, addr)) => {
                 let (neigh_addr, neigh_slot) = self.neighbour_for(existing, fwd, addr).await?;
-                plane = DestPlane { service, neigh_addr, neigh_slot, scheduled: true };
+                plane = DestPlane { service, neigh_addr, neigh_slot, scheduled: true, fwd: Some(fwd) };
                 let dspec = Self::dest_spec(service, &spec, fwd, addr, neigh_slot);
                 // IPVS revives a destination from its trash with its connections: keep the
                 // slot's generation so they resume.
@@ -292,7 +305,7 @@ impl Plane {
         let Some(d) = table.dest(dest) else { return Ok(()) };
         let spec = d.spec;
         let existing = self.dests.get(&dest).copied();
-        let mut plane = existing.unwrap_or(DestPlane { service, neigh_addr: None, neigh_slot: 0, scheduled: false });
+        let mut plane = existing.unwrap_or(DestPlane { service, neigh_addr: None, neigh_slot: 0, scheduled: false, fwd: None });
         match self.forwardable(service, &spec) {
             Some((fwd, addr)) => {
                 let (neigh_addr, neigh_slot) = self.neighbour_for(existing, fwd, addr).await?;
@@ -303,11 +316,12 @@ impl Plane {
                     // It had no connections while the data plane could not forward to it.
                     self.prog.install_dest(&self.dp, dest.0, &dspec)?;
                 }
-                plane = DestPlane { service, neigh_addr, neigh_slot, scheduled: true };
+                plane = DestPlane { service, neigh_addr, neigh_slot, scheduled: true, fwd: Some(fwd) };
             }
             None => {
                 self.prog.retire_dest(&self.dp, dest.0);
                 plane.scheduled = false;
+                plane.fwd = None;
             }
         }
         self.dests.insert(dest, plane);
