@@ -102,21 +102,9 @@ impl TunCluster {
         diffs
     }
 
-    /// Bytes the director's `eth0` has received (read in its namespace: `/proc/net/dev`
-    /// shows the reader's).
+    /// Bytes the director's `eth0` has received.
     fn director_rx_bytes(&self) -> u64 {
-        self.seed
-            .director
-            .host
-            .run_in(|| std::fs::read_to_string("/proc/net/dev"))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("/proc/net/dev: {e}"))
-            .lines()
-            .find_map(|l| {
-                let (name, rest) = l.split_once(':')?;
-                (name.trim() == "eth0").then(|| rest.split_whitespace().next()?.parse().ok())?
-            })
-            .unwrap_or_else(|| panic!("no eth0 in the director's /proc/net/dev"))
+        self.seed.director.host.rx_bytes("eth0").unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

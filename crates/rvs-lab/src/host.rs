@@ -117,6 +117,15 @@ impl Host {
         })
     }
 
+    /// Bytes interface `ifname` has received, from this host's `/proc/net/dev`. (Read through
+    /// `/proc/thread-self`: `/proc/net` follows the process's namespace, not the thread's.)
+    pub fn rx_bytes(&self, ifname: &str) -> Result<u64> {
+        let text = self
+            .run_in(|| std::fs::read_to_string("/proc/thread-self/net/dev"))?
+            .map_err(|e| LabError::io(format!("reading /proc/net/dev in {}", self.netns()), e))?;
+        parse_rx_bytes(&text, ifname).ok_or(LabError::Parse { what: "an interface's rx bytes in /proc/net/dev", input: text })
+    }
+
     // ---- sysctls --------------------------------------------------------------------------
 
     /// Writes `value` to the sysctl `key` (dotted, like `net.ipv4.ip_forward`) in this host.
@@ -289,6 +298,14 @@ impl Host {
 }
 
 /// `label` with everything but letters, digits, `-`, `_` and `.` replaced by `_`.
+/// The received-bytes column of `ifname`'s line in `/proc/net/dev` text.
+fn parse_rx_bytes(text: &str, ifname: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (name, rest) = line.split_once(':')?;
+        (name.trim() == ifname).then(|| rest.split_whitespace().next()?.parse().ok())?
+    })
+}
+
 fn file_safe(label: &str) -> String {
     let safe: String = label
         .chars()
@@ -311,6 +328,14 @@ fn file_safe(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rx_bytes_are_read_from_the_interfaces_line() {
+        let text = "Inter-|   Receive\n face |bytes    packets\n    lo:     120       2 0 0\n  eth1: 10052342    7001 0 0\n";
+        assert_eq!(parse_rx_bytes(text, "eth1"), Some(10_052_342));
+        assert_eq!(parse_rx_bytes(text, "lo"), Some(120));
+        assert_eq!(parse_rx_bytes(text, "eth0"), None);
+    }
 
     #[test]
     fn labels_become_safe_file_names() {

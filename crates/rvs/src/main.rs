@@ -51,8 +51,8 @@ enum Command {
 enum LabCommand {
     /// Builds a topology, starts the real servers and rvsd, and configures it as the seed does.
     Up {
-        /// Which seed topology: `dr` (seed 000), `tun` (seed 004) or `tun-routed` (seed 004 with
-        /// the real servers behind a router).
+        /// Which seed topology: `dr` (seed 000), `nat` (seed 002), `tun` (seed 004) or
+        /// `tun-routed` (seed 004 with the real servers behind a router).
         topology: lab::Topology,
         /// Prefix of the lab's namespaces.
         #[arg(long, default_value = lab::DEFAULT_PREFIX)]

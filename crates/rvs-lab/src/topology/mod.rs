@@ -1,12 +1,14 @@
 //! The seeds' topologies, ready to build, and the host preparations they share.
 
 pub mod seed000;
+pub mod seed002;
 pub mod seed004;
 
 use std::fmt;
 use std::net::Ipv4Addr;
 
 pub use seed000::{DirectorVip, Seed000Dr};
+pub use seed002::{NatDirector, Seed002Nat};
 pub use seed004::{Seed004Tun, TunLayout};
 
 use crate::addr::{Ipv4Cidr, MacAddr};

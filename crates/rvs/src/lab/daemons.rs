@@ -27,23 +27,36 @@ fn is_zombie(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// Starts the lab's HTTP server on `host` (answers `name`) and waits until it listens.
+/// Starts the lab's HTTP server on `host` (answers `name`) on port 80 and waits until it
+/// listens.
 pub fn start_http(host: &Host, name: &str, paths: &LabPaths) -> Result<()> {
+    start_http_on(host, name, 80, paths)
+}
+
+/// Starts the lab's HTTP server on `host`'s `port` (answers `name`) and waits until it listens.
+pub fn start_http_on(host: &Host, name: &str, port: u16, paths: &LabPaths) -> Result<()> {
     let rvs = sibling("rvs");
-    let log = paths.logs.join(format!("http-{name}.log"));
+    let log = paths.logs.join(format!("http-{name}-{port}.log"));
     let rvs = rvs.to_string_lossy().into_owned();
-    host.spawn_daemon(&rvs, ["lab", "serve-http", "--listen", "0.0.0.0:80", "--name", name], &log)?;
-    host.wait_for_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 80)), READY_TIMEOUT)
+    let listen = format!("0.0.0.0:{port}");
+    host.spawn_daemon(&rvs, ["lab", "serve-http", "--listen", listen.as_str(), "--name", name], &log)?;
+    host.wait_for_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), READY_TIMEOUT)
         .with_context(|| format!("HTTP server on {name} (log: {})", log.display()))?;
     Ok(())
 }
 
-/// Starts rvsd on `host`'s `interface` and waits until its control socket answers.
-pub fn start_rvsd(host: &Host, interface: &str, paths: &LabPaths) -> Result<u32> {
+/// Starts rvsd on `host`'s `interfaces` with `extra` options and waits until its control
+/// socket answers.
+pub fn start_rvsd(host: &Host, interfaces: &[&str], extra: &[&str], paths: &LabPaths) -> Result<u32> {
     let rvsd = sibling("rvsd");
     let log = paths.logs.join("rvsd.log");
     let socket = paths.socket.to_string_lossy().into_owned();
-    let args = ["--interface", interface, "--socket", &socket, "--instance", &paths.instance];
+    let mut args: Vec<&str> = Vec::new();
+    for interface in interfaces {
+        args.extend(["--interface", interface]);
+    }
+    args.extend(["--socket", &socket, "--instance", &paths.instance]);
+    args.extend(extra);
     let pid = host.spawn_daemon(&rvsd.to_string_lossy(), args, &log)?;
     std::fs::write(paths.logs.join("rvsd.pid"), pid.to_string()).context("writing rvsd's pid file")?;
     let deadline = Instant::now() + READY_TIMEOUT;

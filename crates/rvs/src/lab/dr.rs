@@ -33,7 +33,7 @@ pub fn up(prefix: &str, keep: bool) -> Result<Seed000Dr> {
         daemons::start_http(&node.host, name, &paths)?;
         println!("{name}: HTTP server on :80 answering \"{name}\"");
     }
-    daemons::start_rvsd(&lab.director.host, "eth0", &paths)?;
+    daemons::start_rvsd(&lab.director.host, &["eth0"], &[], &paths)?;
     println!("director: rvsd on eth0, control socket {}", paths.socket.display());
     experiment::configure(&paths, &seed_commands())?;
     if keep {

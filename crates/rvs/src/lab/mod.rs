@@ -8,6 +8,7 @@
 mod daemons;
 mod dr;
 mod experiment;
+mod nat;
 mod tun;
 
 use std::{fmt, path::PathBuf, str::FromStr};
@@ -23,6 +24,8 @@ pub const DEFAULT_PREFIX: &str = "rvslab";
 pub enum Topology {
     /// Seed 000: client, router, director and two web servers, Direct Routing.
     Dr,
+    /// Seed 002: NAT, the director between a public and a private network.
+    Nat,
     /// Seed 004: IP tunnelling with the real servers on the director's network.
     Tun,
     /// Seed 004 with the real servers on another network behind the router.
@@ -30,7 +33,8 @@ pub enum Topology {
 }
 
 impl Topology {
-    const ALL: [(Topology, &'static str); 3] = [(Topology::Dr, "dr"), (Topology::Tun, "tun"), (Topology::TunRouted, "tun-routed")];
+    const ALL: [(Topology, &'static str); 4] =
+        [(Topology::Dr, "dr"), (Topology::Nat, "nat"), (Topology::Tun, "tun"), (Topology::TunRouted, "tun-routed")];
 }
 
 impl FromStr for Topology {
@@ -77,6 +81,7 @@ impl LabPaths {
 pub fn up(topology: Topology, prefix: &str) -> Result<()> {
     match topology {
         Topology::Dr => dr::up(prefix, true).map(|_| ()),
+        Topology::Nat => nat::up(prefix, true).map(|_| ()),
         Topology::Tun => tun::up(prefix, TunLayout::Flat, true).map(|_| ()),
         Topology::TunRouted => tun::up(prefix, TunLayout::Routed, true).map(|_| ()),
     }
@@ -86,6 +91,7 @@ pub fn up(topology: Topology, prefix: &str) -> Result<()> {
 pub fn demo(topology: Topology, prefix: &str) -> Result<()> {
     match topology {
         Topology::Dr => dr::demo(prefix),
+        Topology::Nat => nat::demo(prefix),
         Topology::Tun => tun::demo(prefix, TunLayout::Flat),
         Topology::TunRouted => tun::demo(prefix, TunLayout::Routed),
     }

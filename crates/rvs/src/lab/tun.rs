@@ -45,7 +45,7 @@ pub fn up(prefix: &str, layout: TunLayout, keep: bool) -> Result<Seed004Tun> {
         daemons::start_http(&node.host, name, &paths)?;
         println!("{name}: HTTP server on :80 answering \"{name}\"");
     }
-    daemons::start_rvsd(&lab.director.host, "eth0", &paths)?;
+    daemons::start_rvsd(&lab.director.host, &["eth0"], &[], &paths)?;
     println!("director: rvsd on eth0, control socket {}", paths.socket.display());
     experiment::configure(&paths, &seed_commands(&lab))?;
     if keep {
