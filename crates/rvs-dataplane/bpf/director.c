@@ -37,7 +37,8 @@ static __always_inline void conn_touch(struct RvsConfig *cfg, struct RvsConn *c,
 
 /* Sends a packet to the destination its connection is bound to (`c` may be the entry in the
  * table or, for a connection's first packet, the copy that was just inserted). */
-static __always_inline int forward(struct xdp_md *ctx, const struct RvsConn *c, struct pkt *p)
+static __always_inline int forward(struct xdp_md *ctx, struct RvsConfig *cfg, const struct RvsConn *c,
+				   struct pkt *p)
 {
 	__u32 slot = c->dest;
 	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
@@ -56,7 +57,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct RvsConn *c, 
 	case RVS_FWD_TUNNEL:
 		return xmit_tun(ctx, p, d);
 	case RVS_FWD_MASQ:
-		return xmit_nat_in(ctx, p, c);
+		return xmit_nat_in(ctx, cfg, p, c);
 	case RVS_FWD_LOCAL:
 		return pass(RVS_STAT_FWD_LOCAL);
 	default:
@@ -101,7 +102,7 @@ int rvs_director(struct xdp_md *ctx)
 	c = conn_find(cfg, &key, &p, now);
 	if (c) {
 		conn_touch(cfg, c, &p, now);
-		return forward(ctx, c, &p);
+		return forward(ctx, cfg, c, &p);
 	}
 
 	svc = svc_find(&p);
@@ -121,10 +122,10 @@ int rvs_director(struct xdp_md *ctx)
 		return drop(RVS_STAT_DROP_NO_DEST);
 	switch (conn_create(cfg, &key, &p, dest, d, now, &fresh, &c)) {
 	case CREATED:
-		return forward(ctx, &fresh, &p);
+		return forward(ctx, cfg, &fresh, &p);
 	case RACED:
 		conn_touch(cfg, c, &p, now);
-		return forward(ctx, c, &p);
+		return forward(ctx, cfg, c, &p);
 	default:
 		return XDP_DROP;
 	}

@@ -83,12 +83,17 @@ static __always_inline void ip_decrease_ttl(struct iphdr *ip)
 }
 
 /* Sends a rewritten packet on as a router: the FIB's next hop, TTL decremented; or hands it to
- * the kernel's routing when the FIB cannot tell (counted). `ok_stat` counts a redirect. */
-static __always_inline int nat_route(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip,
-				     __u32 ok_stat)
+ * the kernel's routing when the FIB cannot tell (counted), or always when the configuration
+ * says so (RVS_CFG_F_NAT_KERNEL_ROUTE, for measuring the two against each other). `ok_stat`
+ * counts a redirect. */
+static __always_inline int nat_route(struct xdp_md *ctx, struct RvsConfig *cfg, struct ethhdr *eth,
+				     struct iphdr *ip, __u32 ok_stat)
 {
 	struct bpf_fib_lookup fib = {};
 	int rc;
+
+	if (READ_ONCE(cfg->flags) & RVS_CFG_F_NAT_KERNEL_ROUTE)
+		return pass(RVS_STAT_PASS_NAT_KERNEL_ROUTE);
 
 	fib.family = AF_INET_;
 	fib.tos = ip->tos;
@@ -110,7 +115,8 @@ static __always_inline int nat_route(struct xdp_md *ctx, struct ethhdr *eth, str
 }
 
 /* A request of a NAT connection: to the real server's address and port. */
-static __always_inline int xmit_nat_in(struct xdp_md *ctx, struct pkt *p, const struct RvsConn *c)
+static __always_inline int xmit_nat_in(struct xdp_md *ctx, struct RvsConfig *cfg, struct pkt *p,
+				       const struct RvsConn *c)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *ip = p->ip;
@@ -121,7 +127,7 @@ static __always_inline int xmit_nat_in(struct xdp_md *ctx, struct pkt *p, const 
 		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
 	if (nat_rewrite(ip, data_end, 0, c->daddr, c->dport))
 		return drop(RVS_STAT_DROP_L4_MALFORMED);
-	return nat_route(ctx, p->eth, ip, RVS_STAT_FWD_NAT_IN);
+	return nat_route(ctx, cfg, p->eth, ip, RVS_STAT_FWD_NAT_IN);
 }
 
 /* A packet from a real server that may be a NAT reply: rewritten back to the virtual address
@@ -165,7 +171,7 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, 
 		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
 	if (nat_rewrite(p->ip, data_end, 1, key.daddr, key.dport))
 		return drop(RVS_STAT_DROP_L4_MALFORMED);
-	return nat_route(ctx, p->eth, p->ip, RVS_STAT_FWD_NAT_OUT);
+	return nat_route(ctx, cfg, p->eth, p->ip, RVS_STAT_FWD_NAT_OUT);
 }
 
 #endif
@@ -269,5 +275,5 @@ static __always_inline int nat_icmp(struct xdp_md *ctx, struct RvsConfig *cfg, s
 	}
 	csum_replace2(&icmp->checksum, old, from_client ? c->dport : key.dport);
 	count(RVS_STAT_FWD_NAT_ICMP);
-	return nat_route(ctx, p->eth, p->ip, from_client ? RVS_STAT_FWD_NAT_IN : RVS_STAT_FWD_NAT_OUT);
+	return nat_route(ctx, cfg, p->eth, p->ip, from_client ? RVS_STAT_FWD_NAT_IN : RVS_STAT_FWD_NAT_OUT);
 }

@@ -55,6 +55,10 @@ pub const RVS_TCP_ROWS: usize = 5;
 /// `RvsConfig::flags`: some service has masqueraded (NAT) real servers, so packets that match
 /// no connection are also looked up as replies.
 pub const RVS_CFG_F_NAT: u32 = 1;
+/// `RvsConfig::flags`: NAT packets, once rewritten, are handed to the kernel's routing instead
+/// of being forwarded with `bpf_fib_lookup` and a redirect. rvsd never sets it: it exists so
+/// that `rvs bench nat` can measure the two ways against each other.
+pub const RVS_CFG_F_NAT_KERNEL_ROUTE: u32 = 2;
 
 /// `RvsConfig::tcp_reuse`: a SYN on an entry in this state never starts a new connection.
 pub const RVS_REUSE_NEVER: u8 = 0;

@@ -306,13 +306,13 @@ impl Programmer {
     /// Whether NAT services exist: packets matching no connection are then also looked up as
     /// replies from real servers.
     pub fn set_nat(&self, dp: &Dataplane, enabled: bool) {
-        if let Some(flags) = dp.maps.config.atomic_u32(0, |c| unsafe { &raw mut (*c).flags }) {
-            if enabled {
-                flags.fetch_or(RVS_CFG_F_NAT, Ordering::AcqRel);
-            } else {
-                flags.fetch_and(!RVS_CFG_F_NAT, Ordering::AcqRel);
-            }
-        }
+        set_config_flag(dp, RVS_CFG_F_NAT, enabled);
+    }
+
+    /// Whether rewritten NAT packets go to the kernel's routing rather than `bpf_fib_lookup`
+    /// and a redirect (see [`RVS_CFG_F_NAT_KERNEL_ROUTE`]; for benchmarks).
+    pub fn set_nat_kernel_route(&self, dp: &Dataplane, enabled: bool) {
+        set_config_flag(dp, RVS_CFG_F_NAT_KERNEL_ROUTE, enabled);
     }
 
     /// Installs the run-time settings (tables and timeouts); fields are written one by one with
@@ -381,6 +381,18 @@ impl Programmer {
             dp.maps.vips.insert(addr, vip, 0).map_err(map_err("vips"))?;
         }
         Ok(())
+    }
+}
+
+/// Sets or clears `bit` of the live configuration's flags with one atomic operation.
+fn set_config_flag(dp: &Dataplane, bit: u32, enabled: bool) {
+    // SAFETY: the pointer is to the one config element's `flags`, read live by the programs.
+    if let Some(flags) = dp.maps.config.atomic_u32(0, |c| unsafe { &raw mut (*c).flags }) {
+        if enabled {
+            flags.fetch_or(bit, Ordering::AcqRel);
+        } else {
+            flags.fetch_and(!bit, Ordering::AcqRel);
+        }
     }
 }
 

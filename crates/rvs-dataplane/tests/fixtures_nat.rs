@@ -197,6 +197,30 @@ fn without_a_neighbour_the_rewritten_packet_goes_to_the_kernels_routing() {
 }
 
 #[test]
+fn the_kernel_route_setting_hands_every_rewritten_packet_to_the_kernel() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        n.env.prog.set_nat_kernel_route(n.env.dp(), true);
+        let (v, out) = n.env.run(&request(42100, TcpFlags::SYN, b"").build());
+        assert_eq!(v, XDP_PASS);
+        let want = FrameBuilder::tcp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, RIP1, 42100, 8080, TcpFlags::SYN, b"")
+            .ttl(64)
+            .dont_frag(true)
+            .build();
+        assert_eq!(out, want);
+        let (v, _) = n.env.run(&reply(&n, 42100, TcpFlags::SYN | TcpFlags::ACK, b"").build());
+        assert_eq!(v, XDP_PASS);
+        assert_eq!((n.env.stat(RvsStat::PassNatKernelRoute), n.env.stat(RvsStat::FwdNatIn)), (2, 0));
+        // And back: the same flow is redirected again.
+        n.env.prog.set_nat_kernel_route(n.env.dp(), false);
+        let (v, _) = n.env.run(&request(42100, TcpFlags::ACK, b"").build());
+        assert_eq!(v, XDP_REDIRECT);
+    });
+}
+
+#[test]
 fn ttl_one_is_not_forwarded() {
     require_root!();
     let ns = director_ns();
