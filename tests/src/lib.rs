@@ -17,6 +17,10 @@
 //! | `dr_paths` | the VIP's ARP entry, replies bypassing the director |
 //! | `daemon_errors` | bad input to rvsd and rvsadm, rvsd's clean stop |
 //! | `golden_rvsd` | `tests/golden` transcripts against the real rvsd |
+//! | `tun` | TUN mode in seed 004: IPIP and GUE, replies bypassing the director, routed real servers |
+//! | `nat` | NAT mode in seed 002: port mapping, a 10 MB body, 500 concurrent connections, UDP, ICMP errors, `--stats` |
+//! | `nat_router` | rvsd's floating NAT gateway: added, announced with gratuitous ARP, removed, refusals |
+//! | `realserver` | `rvs realserver up/down/status` on lab hosts |
 //! | `lab_demo` | `rvs lab demo` |
 //! | `harness` | the lab harness itself |
 //!
@@ -29,6 +33,7 @@ pub mod cluster;
 pub mod held;
 pub mod listing;
 pub mod names;
+pub mod nat_router;
 pub mod realserver;
 pub mod rvsd;
 pub mod solo;

@@ -1,9 +1,16 @@
 //! Command-line arguments of rvsd.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::Parser;
 use rvs_dataplane::AttachMode;
+use rvs_ha::address::InterfaceAddress;
+use rvs_ha::garp::GarpPolicy;
+
+use crate::nat_router::{NatRouterConfig, NatRouterDevice};
 
 /// Default control socket, where rvsadm looks when `RVS_SOCKET` is not set.
 pub const DEFAULT_SOCKET: &str = "/run/rvs/rvsd.sock";
@@ -36,6 +43,62 @@ pub struct Args {
     /// Capacity of the connection table (entries).
     #[arg(long, value_name = "N", default_value_t = rvs_dataplane::abi::RVS_DEFAULT_CONN_MAX)]
     pub conn_max: u32,
+
+    /// NAT router: the address the real servers of NAT services use as their gateway, added on
+    /// --nat-router-interface while rvsd runs and announced with gratuitous ARP (piranha's
+    /// nat_router and nat_nmask).
+    #[arg(long, value_name = "ADDR/PREFIX", requires = "nat_router_interface", help_heading = "NAT router")]
+    pub nat_router: Option<InterfaceAddress>,
+
+    /// Interface for --nat-router; piranha's IF:ALIAS form (eth1:1) sets the address's label.
+    #[arg(long, value_name = "IF", requires = "nat_router", help_heading = "NAT router")]
+    pub nat_router_interface: Option<NatRouterDevice>,
+
+    /// Gratuitous ARPs sent at once for an address rvsd takes [keepalived's
+    /// vrrp_garp_master_repeat; default 5].
+    #[arg(long, value_name = "N", help_heading = "Gratuitous ARP")]
+    pub garp_master_repeat: Option<u32>,
+
+    /// Delay of the second batch of gratuitous ARPs, 0 for none [vrrp_garp_master_delay;
+    /// default 5].
+    #[arg(long, value_name = "SECS", help_heading = "Gratuitous ARP")]
+    pub garp_master_delay: Option<Seconds>,
+
+    /// Period of the refresh gratuitous ARPs while the address is held, 0 for none
+    /// [vrrp_garp_master_refresh; default 0].
+    #[arg(long, value_name = "SECS", help_heading = "Gratuitous ARP")]
+    pub garp_master_refresh: Option<Seconds>,
+
+    /// Gratuitous ARPs in each refresh [vrrp_garp_master_refresh_repeat; default 1].
+    #[arg(long, value_name = "N", help_heading = "Gratuitous ARP")]
+    pub garp_master_refresh_repeat: Option<u32>,
+
+    /// Least time between two gratuitous ARPs for an address [vrrp_garp_interval; default 0].
+    #[arg(long, value_name = "SECS", help_heading = "Gratuitous ARP")]
+    pub garp_interval: Option<Seconds>,
+}
+
+/// A non-negative number of seconds, with decimals (`0.001`), as keepalived's timers take them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub Duration);
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a number of seconds (0 or more, such as 5 or 0.001)");
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(bad());
+        }
+        let secs: f64 = s.parse().map_err(|_| bad())?;
+        Duration::try_from_secs_f64(secs).map(Seconds).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.as_secs_f64())
+    }
 }
 
 impl Args {
@@ -48,6 +111,27 @@ impl Args {
             return "default".to_string();
         }
         instance_from_socket(&self.socket.to_string_lossy())
+    }
+
+    /// The gratuitous ARP policy: keepalived's defaults, changed by the --garp-* options.
+    pub fn garp_policy(&self) -> GarpPolicy {
+        let default = GarpPolicy::default();
+        GarpPolicy {
+            count: self.garp_master_repeat.unwrap_or(default.count),
+            interval: self.garp_interval.map_or(default.interval, |s| s.0),
+            delay: self.garp_master_delay.map_or(default.delay, |s| s.0),
+            refresh: self.garp_master_refresh.map_or(default.refresh, |s| s.0),
+            refresh_count: self.garp_master_refresh_repeat.unwrap_or(default.refresh_count),
+        }
+    }
+
+    /// The NAT router asked for, if any (clap has made sure both options come together).
+    pub fn nat_router(&self) -> Option<NatRouterConfig> {
+        Some(NatRouterConfig {
+            address: self.nat_router?,
+            device: self.nat_router_interface.clone()?,
+            policy: self.garp_policy(),
+        })
     }
 }
 
@@ -64,6 +148,8 @@ fn instance_from_socket(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+
     use super::*;
 
     #[test]
@@ -79,5 +165,66 @@ mod tests {
     #[test]
     fn interface_is_required() {
         assert!(Args::try_parse_from(["rvsd"]).is_err());
+    }
+
+    #[test]
+    fn the_nat_router_needs_both_options() -> Result<(), clap::Error> {
+        let none = Args::try_parse_from(["rvsd", "-i", "eth0"])?;
+        assert_eq!(none.nat_router(), None);
+        let both = Args::try_parse_from([
+            "rvsd", "-i", "eth0", "-i", "eth1", "--nat-router", "10.0.0.254/16", "--nat-router-interface", "eth1:1",
+        ])?;
+        let config = both.nat_router().ok_or_else(|| clap::Error::new(ErrorKind::MissingRequiredArgument))?;
+        assert_eq!(config.address.to_string(), "10.0.0.254/16");
+        assert_eq!((config.device.interface(), config.device.label()), ("eth1", Some("eth1:1")));
+        assert_eq!(config.policy, GarpPolicy::default());
+        for alone in [["--nat-router", "10.0.0.254/16"], ["--nat-router-interface", "eth1"]] {
+            let err = Args::try_parse_from(["rvsd", "-i", "eth0", alone[0], alone[1]]).err();
+            assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::MissingRequiredArgument), "{alone:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_invalid_nat_router_address_is_refused_with_the_reason() {
+        for (bad, reason) in [
+            ("10.0.0.254", "ADDR/PREFIX"),
+            ("10.0.0.300/16", "ADDR/PREFIX"),
+            ("10.0.0.254/40", "ADDR/PREFIX"),
+            ("10.0.0.0/16", "network address"),
+            ("10.0.255.255/16", "broadcast address"),
+            ("224.0.0.1/4", "multicast"),
+        ] {
+            let args = ["rvsd", "-i", "eth1", "--nat-router", bad, "--nat-router-interface", "eth1"];
+            let err = Args::try_parse_from(args)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("--nat-router") && err.contains(reason), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn garp_options_change_keepalived_s_defaults() -> Result<(), clap::Error> {
+        let args = Args::try_parse_from([
+            "rvsd", "-i", "eth0", "--garp-master-repeat", "1", "--garp-master-delay", "0", //
+            "--garp-master-refresh", "60", "--garp-master-refresh-repeat", "2", "--garp-interval", "0.001",
+        ])?;
+        let policy = args.garp_policy();
+        assert_eq!(
+            policy,
+            GarpPolicy {
+                count: 1,
+                interval: Duration::from_millis(1),
+                delay: Duration::ZERO,
+                refresh: Duration::from_secs(60),
+                refresh_count: 2,
+            }
+        );
+        for bad in ["-1", "x", "", "1e3", "inf", "1.2.3"] {
+            assert!(bad.parse::<Seconds>().is_err(), "{bad}");
+        }
+        assert_eq!("2.5".parse::<Seconds>(), Ok(Seconds(Duration::from_millis(2500))));
+        Ok(())
     }
 }

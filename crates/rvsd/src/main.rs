@@ -10,6 +10,7 @@ mod host_facts;
 mod housekeeping;
 mod instance;
 mod nat_host;
+mod nat_router;
 mod neighbours;
 mod plane;
 mod server;
@@ -52,6 +53,9 @@ fn run(args: Args) -> Result<()> {
             bail!("interface {name} does not exist in this network namespace");
         }
     }
+    if let Some(nat_router) = args.nat_router() {
+        nat_router::preflight(&nat_router)?;
+    }
     let claim = SocketClaim::claim(&args.socket)?;
     let instance = InstanceLock::acquire(&args.instance())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -81,23 +85,41 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let listener = tokio::net::UnixListener::bind(claim.path())
         .with_context(|| format!("binding {}", claim.path().display()))?;
     restrict_to_owner(claim.path());
+    // The NAT router last, once the data plane forwards: real servers start sending their
+    // replies here as soon as they hear the gratuitous ARP.
+    let nat_router = match args.nat_router() {
+        Some(config) => match nat_router::NatRouter::start(&config, &args.interfaces).await {
+            Ok(router) => Some(router),
+            Err(e) => {
+                let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
+                director.into_inner().into_plane().dp.teardown();
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     tracing::info!(socket = %claim.path().display(), instance, interfaces = ?args.interfaces, "rvsd ready");
 
     let server = tokio::spawn(server::serve(listener, director.clone()));
     let chores = tokio::spawn(housekeeping::run(director.clone()));
-    wait_for_signal().await?;
+    let waited = wait_for_signal().await;
     tracing::info!("stopping");
     server.abort();
     chores.abort();
     let _ = server.await;
     let _ = chores.await;
+    let released = match nat_router {
+        Some(router) => router.stop().await,
+        None => Ok(()),
+    };
     let director = Arc::try_unwrap(director)
         .map_err(|_| anyhow::anyhow!("control tasks still hold the director"))?
         .into_inner();
     director.into_plane().dp.teardown();
     drop(claim);
     tracing::info!("stopped; programs detached and pins removed");
-    Ok(())
+    waited?;
+    released
 }
 
 async fn wait_for_signal() -> Result<()> {
