@@ -1,5 +1,5 @@
-//! `rvs lab demo`: seed 000's DR experiment as a user runs it, end to end with the real
-//! binaries, and nothing left behind afterwards.
+//! `rvs lab demo`: seed 000's DR experiment and seed 002's NAT one as a user runs them, end to
+//! end with the real binaries, and nothing left behind afterwards.
 
 use std::path::Path;
 use std::process::Command;
@@ -103,6 +103,48 @@ fn rvs_lab_demo_alternates_and_lists_connections() {
     assert!(!pins.exists(), "{} left behind", pins.display());
     let socket = format!("/run/rvs/{prefix}.sock");
     assert!(!Path::new(&socket).exists(), "{socket} left behind");
+}
+
+#[test]
+fn rvs_lab_demo_nat_answers_through_the_director_and_counts_the_replies() {
+    if !root_or_skip("rvs_lab_demo_nat_answers_through_the_director_and_counts_the_replies") {
+        return;
+    }
+    let prefix = lab_prefix();
+    let _cleanup = PrefixGuard(prefix.clone());
+    let _files = DemoFiles(prefix.clone());
+    let mut command = Command::new(binary("rvs"));
+    command.args(["lab", "demo", "nat", "--prefix", &prefix]);
+    let (status, stdout, stderr) =
+        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab demo nat: {e:#}"));
+    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(status.success(), "rvs lab demo nat: {status}\n{shown}");
+
+    // wlc with equal weights and no connections left open alternates, newest first.
+    let answers = section(&stdout, "[client]$ for i in $(seq 10); do curl -s http://192.168.1.250/; done");
+    let want: Vec<&str> = (0..10).map(|i| if i % 2 == 0 { "realserver2" } else { "realserver1" }).collect();
+    assert_eq!(answers, want, "the ten answers\n{shown}");
+
+    let entries: Vec<Vec<&str>> = connection_listing(&stdout).iter().skip(2).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(entries.len(), 10, "one entry per request\n{shown}");
+    for real in ["10.0.0.100:80", "10.0.0.200:80"] {
+        let n = entries
+            .iter()
+            .filter(|w| w.get(3).is_some_and(|s| s.starts_with("192.168.1.100:")) && w.get(4) == Some(&"192.168.1.250:80") && w.get(5) == Some(&real))
+            .count();
+        assert_eq!(n, 5, "connections to {real}\n{shown}");
+    }
+    // The director saw the replies: the service's OutPkts and OutBytes are not zero.
+    let service: Vec<u64> = stdout
+        .lines()
+        .skip_while(|l| *l != "[director]# rvsadm -Ln --stats")
+        .find(|l| l.starts_with("TCP  192.168.1.250:80"))
+        .unwrap_or_else(|| panic!("no service row in --stats\n{shown}"))
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(matches!(service.as_slice(), [10, i, o, ib, ob] if *i > 0 && *o > 0 && *ib > 0 && *ob > 0), "{service:?}\n{shown}");
+    assert!(stdout.contains(&format!("lab {prefix} removed: 6 namespaces")), "{shown}");
 }
 
 /// Removes what `rvs lab` keeps under `/run/rvs` for a prefix, should the demo fail midway.
