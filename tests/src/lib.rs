@@ -19,6 +19,7 @@
 //! | `golden_rvsd` | `tests/golden` transcripts against the real rvsd |
 //! | `tun` | TUN mode in seed 004: IPIP and GUE, replies bypassing the director, routed real servers |
 //! | `nat` | NAT mode in seed 002: port mapping, a 10 MB body, 500 concurrent connections, UDP, ICMP errors, `--stats` |
+//! | `nat_oracle` | the oracle's NAT traffic (`tests/golden/traffic/nat.txt`) replayed: same order, listings, states, counters |
 //! | `nat_router` | rvsd's floating NAT gateway: added, announced with gratuitous ARP, removed, refusals |
 //! | `realserver` | `rvs realserver up/down/status` on lab hosts |
 //! | `lab_demo` | `rvs lab demo` |
