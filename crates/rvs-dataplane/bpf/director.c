@@ -99,6 +99,13 @@ int rvs_director(struct xdp_md *ctx)
 	key.proto = p.proto;
 	now = bpf_ktime_get_coarse_ns();
 
+	/* Connections are keyed by their client side, whose destination is always a virtual
+	 * address. With NAT services, a packet to any other address can only be a real server's
+	 * reply: it goes to the reply index straight away, which spares it a miss in the (large)
+	 * connection table and the service lookups; the small `vips` map stays in cache. */
+	if ((READ_ONCE(cfg->flags) & RVS_CFG_F_NAT) && !bpf_map_lookup_elem(&vips, &p.daddr))
+		return nat_reply(ctx, cfg, &p, &key, now);
+
 	c = conn_find(cfg, &key, &p, now);
 	if (c) {
 		conn_touch(cfg, c, &p, now);
@@ -106,12 +113,8 @@ int rvs_director(struct xdp_md *ctx)
 	}
 
 	svc = svc_find(&p);
-	if (!svc) {
-		/* With NAT services, a packet from a real server to a client is a reply. */
-		if (READ_ONCE(cfg->flags) & RVS_CFG_F_NAT)
-			return nat_reply(ctx, cfg, &p, &key, now);
+	if (!svc)
 		return pass(RVS_STAT_PASS_NOT_SERVICE);
-	}
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);

@@ -4,7 +4,8 @@
 //! which the C includes.
 //!
 //! The generator numbers its flows: flow `i` comes from port
-//! `BENCH_FLOW_PORT_BASE + i % BENCH_FLOW_PORTS` of address `saddr_base + i / BENCH_FLOW_PORTS`.
+//! `BENCH_FLOW_PORT_BASE + i % BENCH_FLOW_PORTS` of address `flow_base + i / BENCH_FLOW_PORTS`
+//! (or goes to that port and address, for a server's replies: `BENCH_FLOW_DST`).
 //! `rvs::bench::frames::flow_tuple` is the same mapping in Rust, used to fill the
 //! connection table with exactly the flows the generator will send.
 
@@ -31,8 +32,15 @@ pub const BENCH_FRAME_MIN: u32 = BENCH_L4_OFF + 20;
 /// 8-byte words of the template's headers the generator writes into every frame.
 pub const BENCH_HDR_WORDS: u32 = 7;
 
+/// `BenchGen::flow_dst`: the flows are numbered on the source address and port (requests from
+/// clients to a fixed service).
+pub const BENCH_FLOW_SRC: u32 = 0;
+/// `BenchGen::flow_dst`: the flows are numbered on the destination address and port (a server's
+/// replies from its fixed address and port to the clients).
+pub const BENCH_FLOW_DST: u32 = 1;
+
 /// The generator's settings and position (`gen` array, one element). Written by the benchmark
-/// between runs; `next` is advanced by the program on every frame.
+/// between runs; `next` (and `last_ns` when pacing) are advanced by the program.
 ///
 /// In live-frames mode the kernel copies the template into each page of its pool once, and a
 /// recycled page comes back with whatever the path last wrote into it (the frame travels the
@@ -46,13 +54,13 @@ pub struct BenchGen {
     /// Number of flows to cycle through (`next` wraps to 0 there); 0: never wrap, so that every
     /// frame is a new flow.
     pub flows: u64,
-    /// First source address, host order.
-    pub saddr_base: u32,
-    /// One's-complement sum of the template's IPv4 checksum field and source address words,
-    /// each complemented: the checksum with the source address taken out. Words are summed as
+    /// Address of flow 0 (source or destination, as `flow_dst` says), host order.
+    pub flow_base: u32,
+    /// One's-complement sum of the template's IPv4 checksum field and the numbered address's
+    /// words, each complemented: the checksum with that address taken out. Words are summed as
     /// they lie in memory (native-endian loads of network-order bytes), on both sides.
     pub ip_csum_base: u32,
-    /// The same for the TCP checksum, with the source address and source port taken out.
+    /// The same for the TCP checksum, with the numbered address and port taken out.
     pub l4_csum_base: u32,
     /// `BENCH_L4_*`: which L4 checksum to patch.
     pub l4: u32,
@@ -64,28 +72,44 @@ pub struct BenchGen {
     /// a director that encapsulates takes some of it, and without more the receiver's generic
     /// XDP would copy every tunnelled frame into a new buffer, a cost no real path pays.
     pub lead: u32,
-    /// Always zero.
-    pub pad: u32,
+    /// `BENCH_FLOW_SRC` or `BENCH_FLOW_DST`: which end of the frame carries the flow number.
+    pub flow_dst: u32,
+    /// 0: send a frame on every run. Otherwise pace: send at most one frame per `gap_ns`
+    /// nanoseconds (`bpf_ktime_get_ns`), and drop the runs in between unsent (a warm-up pass
+    /// that the path must carry without losing a frame at its entry ring).
+    pub gap_ns: u64,
+    /// When the paced generator last sent a frame (`bpf_ktime_get_ns`).
+    pub last_ns: u64,
+    /// 0: no end. Otherwise the program sends nothing more once `next` reaches it: one pass over
+    /// flows `next..end`, however many runs the test run makes.
+    pub end: u64,
 }
 
-/// What the sink counts (`sink_cfg` array, one element). Frames it counts it drops; every other
-/// frame (ARP, say) passes.
+/// What the sink counts (`sink_cfg` array, one element): IPv4 frames matching every field that
+/// is not 0. Frames it counts it drops; every other frame (ARP, say) passes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BenchSink {
-    /// IPv4 destination address of the frames counted, network order: the VIP for frames sent
-    /// straight or by direct routing, the real server's address for tunnelled ones.
+    /// IPv4 destination address, network order: the VIP for frames sent straight or by direct
+    /// routing, the real server's address for tunnelled and NAT ones.
     pub daddr: u32,
-    /// 0: count every IPv4 frame to `daddr`. Otherwise count only IP-in-IP frames
-    /// (`IPPROTO_IPIP`, outer header without options) whose inner destination is this address,
-    /// network order: what a director sends in TUN mode (the sink does not decapsulate).
+    /// Count only IP-in-IP frames (`IPPROTO_IPIP`, outer header without options) whose inner
+    /// destination is this address, network order: what a director sends in TUN mode (the sink
+    /// does not decapsulate).
     pub inner_daddr: u32,
+    /// IPv4 source address, network order: the VIP for a NAT director's replies.
+    pub saddr: u32,
+    /// TCP or UDP destination port, network order (a NAT director's requests), for a header
+    /// without options.
+    pub dport: u16,
+    /// TCP or UDP source port, network order (a NAT director's replies).
+    pub sport: u16,
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<BenchGen>() == 40 + 8 * BENCH_HDR_WORDS as usize);
+    assert!(core::mem::size_of::<BenchGen>() == 64 + 8 * BENCH_HDR_WORDS as usize);
     assert!(8 * BENCH_HDR_WORDS >= BENCH_FRAME_MIN);
-    assert!(core::mem::size_of::<BenchSink>() == 8);
+    assert!(core::mem::size_of::<BenchSink>() == 16);
 };
 
 // SAFETY: plain `#[repr(C)]` data without padding, valid for any bit pattern, as aya requires of

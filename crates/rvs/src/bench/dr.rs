@@ -11,34 +11,31 @@
 mod tun;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use rvs_dataplane::abi::{RVS_FWD_DROUTE, RvsStat};
+use anyhow::Result;
+use rvs_dataplane::abi::RVS_FWD_DROUTE;
 
 use super::DrArgs;
-use super::cpustat;
-use super::frames::{Template, Traffic};
+use super::driver::{self, Drive, Driver, Guard, Network, attach_mode, progress};
+use super::frames::{FlowEnd, Template, Traffic};
 use super::interrupt;
 use super::nft;
-use super::pinned::{DestSlot, PinnedPlane, TCP, UDP, UdpFlows, delta_of, verdict_deltas};
+use super::pinned::{DestSlot, PinnedPlane, TCP, UDP, UdpFlows};
 use super::progstats::{self, RunStats};
 use super::report::{
-    CallCost, DirectorView, Method, PathResult, PerCall, ProgramCost, ROW_DIRECT, ROW_DR,
-    ROW_DR_HOT, ROW_NFT, Report, TunSummary, ratio,
+    CallCost, Method, PathResult, PerCall, ProgramCost, ROW_DIRECT, ROW_DR, ROW_DR_HOT, ROW_NFT,
+    Report, TunSummary, ratio,
 };
 use super::rvsd::{Rvsd, RvsdOptions};
 use super::testrun::{self, Runs};
 use super::topology::{BenchNet, FLOW_SOURCES, IFACE, REAL, VIP};
-use super::traffic::{BenchPrograms, Counted, GenRun};
+use super::traffic::{BenchPrograms, Counted};
 
 /// The UDP service's port (discard).
 const UDP_PORT: u16 = 9;
 /// The TCP service's port.
 const TCP_PORT: u16 = 80;
-/// Time for frames still in rings and backlogs to arrive after the generator stops.
-const DRAIN: Duration = Duration::from_millis(200);
 /// How long rvsd may take to learn the real server's MAC.
 const NEXT_HOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest whole run: past it the run stops as on Ctrl-C, and tears down.
@@ -58,56 +55,27 @@ const NEW_FLOW_BASE: u64 = 1 << 24;
 /// One of a path's rates.
 type Rate = fn(&PathResult) -> f64;
 
-/// One drive of the generator and what the sink counts meanwhile.
-#[derive(Clone, Copy, Debug)]
-struct Drive<'n> {
-    /// The path's name in the report.
-    name: &'n str,
-    /// The frames' addresses.
-    template: Template,
-    /// UDP or TCP SYNs.
-    traffic: Traffic,
-    /// First flow, and the number of flows cycled through (0: every frame a new flow).
-    flows: (u64, u64),
-    /// Most frames sent.
-    max_frames: u64,
-    /// What the sink counts: the frames of this path and no other.
-    counted: Counted,
-}
-
 /// Runs the benchmark and prints its report.
 pub fn run(args: &DrArgs) -> Result<()> {
     args.check()?;
-    let stop = interrupt::install();
-    std::thread::spawn(|| {
-        std::thread::sleep(HARD_TIMEOUT);
-        interrupt::request_stop();
-    });
-    let stats_were_on = progstats::already_enabled();
-    // Counted from here until the test-run loops (the descriptor closes with this value).
-    let stats = progstats::enable()?;
-    progress(
-        args,
-        &format!("building the topology (namespaces {}-*)", args.prefix),
-    );
-    let net = BenchNet::build(&args.prefix, args.path_cpu)?;
-    let result =
-        Bench::new(&net, args, stop, (stats, stats_were_on)).and_then(|mut bench| bench.measure());
-    let down = net.lab.down();
-    let report = result?;
-    down.context("taking the topology down")?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", report.render());
-    }
-    Ok(())
+    driver::run(
+        &args.run,
+        HARD_TIMEOUT,
+        || {
+            progress(
+                &args.run,
+                &format!("building the topology (namespaces {}-*)", args.prefix),
+            );
+            BenchNet::build(&args.prefix, args.run.path_cpu)
+        },
+        |net, guard| Bench::new(net, args, guard).and_then(|mut bench| bench.measure()),
+        Report::render,
+    )
 }
 
-/// A progress line, on stderr so that `--json` output stays clean.
-fn progress(args: &DrArgs, text: &str) {
-    if !args.json {
-        eprintln!("{text}");
+impl Network for BenchNet {
+    fn lab(&self) -> &rvs_lab::Lab {
+        &self.lab
     }
 }
 
@@ -115,8 +83,7 @@ fn progress(args: &DrArgs, text: &str) {
 struct Bench<'a> {
     net: &'a BenchNet,
     args: &'a DrArgs,
-    stop: &'a AtomicBool,
-    programs: BenchPrograms,
+    driver: Driver<'a>,
     /// Keeps `bpf_stats` on while it is `Some`.
     stats: Option<progstats::StatsEnabled>,
     stats_were_on: bool,
@@ -140,21 +107,19 @@ struct RvsResults {
 }
 
 impl<'a> Bench<'a> {
-    fn new(
-        net: &'a BenchNet,
-        args: &'a DrArgs,
-        stop: &'a AtomicBool,
-        (stats, stats_were_on): (progstats::StatsEnabled, bool),
-    ) -> Result<Self> {
+    fn new(net: &'a BenchNet, args: &'a DrArgs, guard: Guard) -> Result<Self> {
         let mut programs = BenchPrograms::load()?;
         programs.attach_sink(&net.real, IFACE, Counted::To(VIP))?;
         Ok(Self {
             net,
             args,
-            stop,
-            programs,
-            stats: Some(stats),
-            stats_were_on,
+            driver: Driver {
+                args: &args.run,
+                stop: guard.stop,
+                programs,
+            },
+            stats: guard.stats,
+            stats_were_on: guard.stats_were_on,
         })
     }
 
@@ -163,100 +128,58 @@ impl<'a> Bench<'a> {
         Template {
             src_mac: self.net.client_mac,
             dst_mac,
-            saddr_base: FLOW_SOURCES,
-            daddr: VIP,
-            dport: UDP_PORT,
+            numbered: FlowEnd::Source,
+            flow_base: FLOW_SOURCES,
+            service: VIP,
+            service_port: UDP_PORT,
         }
     }
 
-    /// Drives one path: the generator sends `drive.traffic` from flow `drive.flows.0`, cycling
-    /// through `drive.flows.1` (0: all new), at most `drive.max_frames`; the sink counts what
-    /// arrives.
-    fn drive(&mut self, drive: &Drive<'_>) -> Result<(PathResult, GenRun)> {
-        let name = drive.name;
-        let (first, flows) = drive.flows;
-        interrupt::check(self.stop)?;
-        progress(self.args, &format!("driving {name}"));
-        self.programs.count(drive.counted)?;
-        let frame = drive.template.frame(drive.traffic);
-        let generator = drive
-            .template
-            .generator(drive.traffic, &frame, first, flows);
-        let before = self.programs.sink_count()?;
-        let cpu_before = cpustat::read(self.args.path_cpu)?;
-        let run = self.programs.generate(
-            &self.net.client,
-            super::topology::IFACE,
-            &frame,
-            generator,
-            self.args.limits(drive.max_frames),
-            self.stop,
-        )?;
-        std::thread::sleep(DRAIN);
-        let received = self.programs.sink_count()?.saturating_sub(before);
-        let path_cpu = cpustat::share(&cpu_before, &cpustat::read(self.args.path_cpu)?);
-        interrupt::check(self.stop)?;
-        if received == 0 {
-            bail!(
-                "{name}: none of the {} frames sent reached the real server",
-                run.frames
-            );
+    /// A drive of the client's UDP frames to `template` over `flows`, counted as `counted`.
+    fn udp_drive(&self, name: &'a str, template: Template, counted: Counted) -> Drive<'a> {
+        let net: &'a BenchNet = self.net;
+        Drive {
+            name,
+            sender: &net.client,
+            template,
+            traffic: Traffic::Udp,
+            flows: (0, self.args.flows),
+            max_frames: u64::MAX,
+            max_received: None,
+            counted,
         }
-        let seconds = run.sending.as_secs_f64();
-        let result = PathResult {
-            name: name.to_string(),
-            flows,
-            director: None,
-            sent: run.frames,
-            received,
-            seconds,
-            wall_seconds: run.elapsed.as_secs_f64(),
-            offered_pps: run.rate(),
-            pps: super::traffic::per_second(received, run.sending),
-            pps_per_cpu: if path_cpu.kernel_seconds > 0.0 {
-                received as f64 / path_cpu.kernel_seconds
-            } else {
-                0.0
-            },
-            path_cpu,
-        };
-        Ok((result, run))
     }
 
     fn measure(&mut self) -> Result<Report> {
         let (net, args) = (self.net, self.args);
-        let (direct, gen_run) = self.drive(&Drive {
-            name: "direct: client -> real server",
-            template: self.udp(net.real_mac),
-            traffic: Traffic::Udp,
-            flows: (0, args.flows),
-            max_frames: u64::MAX,
-            counted: Counted::To(VIP),
-        })?;
+        let direct = self.udp_drive(
+            "direct: client -> real server",
+            self.udp(net.real_mac),
+            Counted::To(VIP),
+        );
+        let (direct, gen_run) = self.driver.drive(&direct)?;
 
         let ruleset = nft::dsr_ruleset(IFACE, VIP, UDP_PORT, net.director_mac, net.real_mac);
-        nft::apply(&net.director, net.lab.log_dir(), &ruleset)?;
-        let (nft, _) = self.drive(&Drive {
-            name: "nftables netdev fwd (nftlb DSR)",
-            template: self.udp(net.director_mac),
-            traffic: Traffic::Udp,
-            flows: (0, args.flows),
-            max_frames: u64::MAX,
-            counted: Counted::To(VIP),
-        })?;
-        nft::remove(&net.director)?;
+        nft::apply(&net.director, net.lab.log_dir(), nft::DSR_TABLE, &ruleset)?;
+        let nft = self.udp_drive(
+            "nftables netdev fwd (nftlb DSR)",
+            self.udp(net.director_mac),
+            Counted::To(VIP),
+        );
+        let (nft, _) = self.driver.drive(&nft)?;
+        nft::remove(&net.director, nft::DSR_TABLE)?;
 
-        interrupt::check(self.stop)?;
-        progress(args, "starting rvsd");
+        interrupt::check(self.driver.stop)?;
+        progress(&args.run, "starting rvsd");
         let rvsd = Rvsd::start(
             &net.director,
             RvsdOptions {
-                interface: IFACE,
+                interfaces: &[IFACE],
                 instance: format!("{}-director", args.prefix),
                 socket: PathBuf::from(format!("/run/rvs/{}.sock", args.prefix)),
                 conn_max: args.conn_max,
-                xdp_mode: &args.xdp_mode,
-                cpu: args.gen_cpu,
+                xdp_mode: &args.run.xdp_mode,
+                cpu: args.run.gen_cpu,
                 log: net.lab.log_dir().join("rvsd.log"),
             },
         )?;
@@ -278,12 +201,12 @@ impl<'a> Bench<'a> {
         let per_cpu: Rate = |p| p.pps_per_cpu;
         let ratio = |a: usize, b: usize, rate: Rate| ratio(&paths, a, b, rate);
         Ok(Report {
-            duration_s: args.duration,
+            duration_s: args.run.duration,
             table_entries: args.flows,
             conn_max: args.conn_max,
             fill_s: rvs.fill.as_secs_f64(),
             xdp_mode: attach_mode(&log),
-            cpus: (args.gen_cpu, args.path_cpu),
+            cpus: (args.run.gen_cpu, args.run.path_cpu),
             rvs_over_direct: ratio(ROW_DR, ROW_DIRECT, pps),
             rvs_over_nft: ratio(ROW_DR, ROW_NFT, pps),
             rvs_hot_over_nft: ratio(ROW_DR_HOT, ROW_NFT, pps),
@@ -335,10 +258,10 @@ impl<'a> Bench<'a> {
         let udp_dest = plane.find_dest(VIP, UDP_PORT, UDP, REAL, UDP_PORT)?;
         let tcp_dest = plane.find_dest(VIP, TCP_PORT, TCP, REAL, TCP_PORT)?;
         for dest in [&udp_dest, &tcp_dest] {
-            plane.wait_next_hop(dest, NEXT_HOP_TIMEOUT, self.stop)?;
+            plane.wait_next_hop(dest, NEXT_HOP_TIMEOUT, self.driver.stop)?;
         }
         progress(
-            args,
+            &args.run,
             &format!("filling the connection table with {} flows", args.flows),
         );
         let udp_flows = UdpFlows {
@@ -346,47 +269,43 @@ impl<'a> Bench<'a> {
             vip: VIP,
             vport: UDP_PORT,
         };
-        let fill = plane.fill_udp(udp_flows, &udp_dest, args.flows, self.stop)?;
-        check_listed(rvsd, &udp_dest, args.flows, "Route")?;
+        let fill = plane.fill_udp(udp_flows, &udp_dest, args.flows, self.driver.stop)?;
+        rvsd.check_listed(&udp_dest, args.flows, "Route")?;
 
         let director = progstats::find_program(PROG_DIRECTOR, plane.conns_id())?;
         let sweeper = progstats::find_program("rvs_expire", plane.conns_id())?;
         let sweep_before = progstats::read(sweeper)?;
-        let sink = self.programs.sink_id()?;
+        let sink = self.driver.programs.sink_id()?;
         let sink_before = progstats::read(sink)?;
 
         let to_director = self.udp(net.director_mac);
-        let established = Drive {
-            name: "rvs (XDP director, DR)",
-            template: to_director,
-            traffic: Traffic::Udp,
-            flows: (0, args.flows),
-            max_frames: u64::MAX,
-            counted: Counted::To(VIP),
-        };
-        let all = self.phase(&plane, director, &established, Method::Dr)?;
+        let established =
+            self.udp_drive("rvs (XDP director, DR)", to_director, Counted::To(VIP));
+        let all = self
+            .driver
+            .phase(&plane, director, &established, Method::Dr)?;
         let sink = progstats::read(sink)?.since(&sink_before);
         let hot = Drive {
             name: "rvs, hot flows",
             flows: (0, HOT_FLOWS.min(args.flows)),
             ..established
         };
-        let hot = self.phase(&plane, director, &hot, Method::Dr)?;
+        let hot = self.driver.phase(&plane, director, &hot, Method::Dr)?;
 
         let tun = self.tun_established(rvsd, &mut plane, director, udp_flows, &udp_dest)?;
 
         let syn = Drive {
             name: "rvs, new flows (TCP SYN)",
             template: Template {
-                dport: TCP_PORT,
+                service_port: TCP_PORT,
                 ..to_director
             },
             traffic: Traffic::TcpSyn,
             flows: (NEW_FLOW_BASE, 0),
             max_frames: args.new_flows,
-            counted: Counted::To(VIP),
+            ..established
         };
-        let new = self.phase(&plane, director, &syn, Method::Dr)?;
+        let new = self.driver.phase(&plane, director, &syn, Method::Dr)?;
         let created = new.director.as_ref().map_or(0, |d| d.created);
         let tun_new = self.tun_new_flows(rvsd, &plane, director, &syn, &tcp_dest, created)?;
         let sweep = progstats::read(sweeper)?.since(&sweep_before);
@@ -422,8 +341,8 @@ impl<'a> Bench<'a> {
         dest: &DestSlot,
         frame: &[u8],
     ) -> Result<(PerCall, testrun::LoopCost, Option<f64>)> {
-        interrupt::check(self.stop)?;
-        progress(self.args, "running rvs_director once per call, TUN and DR");
+        interrupt::check(self.driver.stop)?;
+        progress(&self.args.run, "running rvs_director once per call, TUN and DR");
         let host = &self.net.director;
         let calls = |runs: Runs| -> Result<CallCost> {
             let cost = testrun::established(host, IFACE, director, frame, runs)?;
@@ -433,7 +352,7 @@ impl<'a> Bench<'a> {
             })
         };
         let tun = calls(Runs::Calls(TEST_RUN_CALLS))?;
-        plane.rebind_udp(flows, dest, RVS_FWD_DROUTE, 0..1, self.stop)?;
+        plane.rebind_udp(flows, dest, RVS_FWD_DROUTE, 0..1, self.driver.stop)?;
         let dr = calls(Runs::Calls(TEST_RUN_CALLS))?;
         let per_call = PerCall {
             calls: TEST_RUN_CALLS,
@@ -441,8 +360,8 @@ impl<'a> Bench<'a> {
             tun,
         };
 
-        interrupt::check(self.stop)?;
-        progress(self.args, "running rvs_director in a test-run loop");
+        interrupt::check(self.driver.stop)?;
+        progress(&self.args.run, "running rvs_director in a test-run loop");
         let repeat = Runs::Repeat(TEST_RUN_REPEAT);
         let test_run = testrun::established(host, IFACE, director, frame, repeat)?;
         // Again without statistics: their clock reads are part of every run they count.
@@ -453,162 +372,5 @@ impl<'a> Bench<'a> {
             Some(testrun::established(host, IFACE, director, frame, repeat)?.test_run_ns)
         };
         Ok((per_call, test_run, no_stats))
-    }
-
-    /// Drives the director and reads what its program did meanwhile. Fails unless every frame
-    /// it forwarded went by `method` and the sink counted no more frames than that.
-    fn phase(
-        &mut self,
-        plane: &PinnedPlane,
-        director: u32,
-        drive: &Drive<'_>,
-        method: Method,
-    ) -> Result<PathResult> {
-        let verdicts_before = plane.verdicts()?;
-        let stats_before = progstats::read(director)?;
-        let (mut path, _) = self.drive(drive)?;
-        let stats = progstats::read(director)?.since(&stats_before);
-        let deltas = verdict_deltas(&verdicts_before, &plane.verdicts()?);
-        let by_dr = delta_of(&deltas, RvsStat::FwdDrTx) + delta_of(&deltas, RvsStat::FwdDrRedirect);
-        let by_tun =
-            delta_of(&deltas, RvsStat::FwdTunTx) + delta_of(&deltas, RvsStat::FwdTunRedirect);
-        let (forwarded, stray) = match method {
-            Method::Dr => (by_dr, by_tun),
-            Method::Tun => (by_tun, by_dr),
-        };
-        check_forwarding(drive.name, method, forwarded, stray, path.received)?;
-        let counted = [
-            RvsStat::RxFrames,
-            RvsStat::FwdDrTx,
-            RvsStat::FwdDrRedirect,
-            RvsStat::FwdTunTx,
-            RvsStat::FwdTunRedirect,
-            RvsStat::ConnCreated,
-        ];
-        path.director = Some(DirectorView {
-            cost: ProgramCost {
-                ns_per_packet: stats.ns_per_run(),
-                runs: stats.run_count,
-            },
-            method,
-            forwarded,
-            created: delta_of(&deltas, RvsStat::ConnCreated),
-            other: deltas
-                .iter()
-                .filter(|(s, _)| !counted.contains(s))
-                .map(|&(s, n)| (s.name().to_string(), n))
-                .collect(),
-        });
-        Ok(path)
-    }
-}
-
-/// Whether a phase measured what it says: every frame the director forwarded went by `method`
-/// (`stray` went by the other one), and the sink counted no frame the director did not send
-/// that way (`received` at most `forwarded`; fewer when frames were lost after the director).
-fn check_forwarding(
-    name: &str,
-    method: Method,
-    forwarded: u64,
-    stray: u64,
-    received: u64,
-) -> Result<()> {
-    let label = method.label();
-    if stray > 0 {
-        bail!(
-            "{name}: the director forwarded {stray} frames by another method than {label} (and {forwarded} by {label})"
-        );
-    }
-    if received > forwarded {
-        bail!(
-            "{name}: the sink counted {received} frames but the director forwarded only {forwarded} by {label}"
-        );
-    }
-    Ok(())
-}
-
-/// Checks that rvsadm lists the filled entries as the real server's inactive connections, with
-/// forwarding method `listed` (`Route`, `Tunnel`): proof that they were counted as the data
-/// plane counts its own.
-fn check_listed(rvsd: &Rvsd, dest: &DestSlot, flows: u64, listed: &str) -> Result<()> {
-    let listing = rvsd.rvsadm(&["-Ln"])?;
-    let rip = format!(
-        "{}:{}",
-        std::net::Ipv4Addr::from(dest.dest.addr.to_ne_bytes()),
-        u16::from_be(dest.dest.port)
-    );
-    let inactive = listing
-        .lines()
-        .find(|l| l.contains(&rip) && l.split_whitespace().any(|w| w == listed))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|n| n.parse::<u64>().ok());
-    if inactive != Some(flows) {
-        bail!(
-            "after writing {flows} entries rvsadm lists {inactive:?} inactive {listed} connections:\n{listing}"
-        );
-    }
-    Ok(())
-}
-
-/// How rvsd attached its program, from its log (`mode=generic`).
-fn attach_mode(log: &str) -> String {
-    strip_ansi(log)
-        .lines()
-        .filter(|l| l.contains("attached the director program"))
-        .find_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("mode=")))
-        .map_or_else(|| "unknown".into(), |m| m.trim_matches('"').to_string())
-}
-
-/// `text` without terminal colour sequences (`ESC [ ... m`).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn phases_fail_when_frames_went_another_way_or_came_from_elsewhere() {
-        assert!(check_forwarding("p", Method::Tun, 100, 0, 100).is_ok());
-        assert!(
-            check_forwarding("p", Method::Tun, 100, 0, 90).is_ok(),
-            "lost after the director"
-        );
-        let stray = check_forwarding("p", Method::Tun, 100, 1, 90).unwrap_err();
-        assert!(
-            stray
-                .to_string()
-                .contains("1 frames by another method than TUN"),
-            "{stray}"
-        );
-        let extra = check_forwarding("p", Method::Dr, 100, 0, 101).unwrap_err();
-        assert!(
-            extra.to_string().contains("forwarded only 100 by DR"),
-            "{extra}"
-        );
-    }
-
-    #[test]
-    fn the_attach_mode_comes_from_rvsds_log() {
-        let log = "2026-01-01T00:00:00Z  INFO rvs_dataplane::loader: attached the director program interface=\"eth0\" mode=generic\n";
-        assert_eq!(attach_mode(log), "generic");
-        assert_eq!(attach_mode("nothing here"), "unknown");
-        let coloured = "\u{1b}[2mrvs_dataplane::loader\u{1b}[0m: attached the director program \u{1b}[3mmode\u{1b}[0m\u{1b}[2m=\u{1b}[0mnative";
-        assert_eq!(attach_mode(coloured), "native");
     }
 }

@@ -7,8 +7,9 @@ use rvs_wire::builder::{Checksum, FrameBuilder};
 use rvs_wire::{EthernetAddress, Ipv4Address, TcpFlags};
 
 use rvs_dataplane::bench_abi::{
-    BENCH_FLOW_PORT_BASE, BENCH_FLOW_PORT_BITS, BENCH_FLOW_PORTS, BENCH_FRAME_MIN, BENCH_HDR_WORDS,
-    BENCH_IP_OFF, BENCH_L4_NONE, BENCH_L4_OFF, BENCH_L4_TCP, BENCH_TCP_CSUM_OFF, BenchGen,
+    BENCH_FLOW_DST, BENCH_FLOW_PORT_BASE, BENCH_FLOW_PORT_BITS, BENCH_FLOW_PORTS, BENCH_FLOW_SRC,
+    BENCH_FRAME_MIN, BENCH_HDR_WORDS, BENCH_IP_OFF, BENCH_L4_NONE, BENCH_L4_OFF, BENCH_L4_TCP,
+    BENCH_TCP_CSUM_OFF, BenchGen,
 };
 
 /// Minimum Ethernet frame without FCS: what every template is padded to.
@@ -29,6 +30,15 @@ pub enum Traffic {
     TcpSyn,
 }
 
+/// Which end of the frames carries the flow numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// The source: requests from many clients to one service.
+    Source,
+    /// The destination: a server's replies from its one address and port to many clients.
+    Destination,
+}
+
 /// Addresses of one traffic template.
 #[derive(Clone, Copy, Debug)]
 pub struct Template {
@@ -36,17 +46,21 @@ pub struct Template {
     pub src_mac: [u8; 6],
     /// Destination MAC: who takes the frame off the wire first (director or real server).
     pub dst_mac: [u8; 6],
-    /// Source address of flow 0; flow `i` adds `i / BENCH_FLOW_PORTS`.
-    pub saddr_base: Ipv4Addr,
-    /// Destination address (the VIP).
-    pub daddr: Ipv4Addr,
-    /// Destination port.
-    pub dport: u16,
+    /// Which end the flows are numbered on: the source for requests, the destination for
+    /// replies.
+    pub numbered: FlowEnd,
+    /// Address of flow 0 at the numbered end; flow `i` adds `i / BENCH_FLOW_PORTS`.
+    pub flow_base: Ipv4Addr,
+    /// The other end's address: the service's (the VIP) for requests, the real server's for its
+    /// replies.
+    pub service: Ipv4Addr,
+    /// The other end's port.
+    pub service_port: u16,
 }
 
-/// The source address and port of flow `index` (the program computes the same).
-pub fn flow_tuple(saddr_base: Ipv4Addr, index: u64) -> (Ipv4Addr, u16) {
-    let addr = u32::from(saddr_base).wrapping_add((index >> BENCH_FLOW_PORT_BITS) as u32);
+/// The address and port of flow `index` at the numbered end (the program computes the same).
+pub fn flow_tuple(flow_base: Ipv4Addr, index: u64) -> (Ipv4Addr, u16) {
+    let addr = u32::from(flow_base).wrapping_add((index >> BENCH_FLOW_PORT_BITS) as u32);
     let port = BENCH_FLOW_PORT_BASE + (index & (BENCH_FLOW_PORTS - 1)) as u32;
     (Ipv4Addr::from(addr), port as u16)
 }
@@ -59,17 +73,21 @@ pub fn flows_in(addresses: u32) -> u64 {
 impl Template {
     /// The frame of flow 0.
     pub fn frame(&self, traffic: Traffic) -> Vec<u8> {
-        let (saddr, sport) = flow_tuple(self.saddr_base, 0);
-        self.frame_of(traffic, saddr, sport)
+        let (addr, port) = flow_tuple(self.flow_base, 0);
+        self.frame_of(traffic, addr, port)
     }
 
-    /// The frame from `saddr:sport`, all checksums right.
-    pub fn frame_of(&self, traffic: Traffic, saddr: Ipv4Addr, sport: u16) -> Vec<u8> {
+    /// The frame of the flow at `addr:port` (the numbered end), all checksums right.
+    pub fn frame_of(&self, traffic: Traffic, addr: Ipv4Addr, port: u16) -> Vec<u8> {
         let (src, dst) = (EthernetAddress(self.src_mac), EthernetAddress(self.dst_mac));
-        let (saddr, daddr) = (Ipv4Address::from(saddr), Ipv4Address::from(self.daddr));
+        let (flow, service) = (Ipv4Address::from(addr), Ipv4Address::from(self.service));
+        let ((saddr, sport), (daddr, dport)) = match self.numbered {
+            FlowEnd::Source => ((flow, port), (service, self.service_port)),
+            FlowEnd::Destination => ((service, self.service_port), (flow, port)),
+        };
         match traffic {
             Traffic::Udp => {
-                FrameBuilder::udp_v4(src, dst, saddr, daddr, sport, self.dport, PAYLOAD)
+                FrameBuilder::udp_v4(src, dst, saddr, daddr, sport, dport, PAYLOAD)
                     .l4_checksum(Checksum::Fixed(0))
                     .pad_to(FRAME_LEN)
                     .build()
@@ -80,7 +98,7 @@ impl Template {
                 saddr,
                 daddr,
                 sport,
-                self.dport,
+                dport,
                 TcpFlags::SYN,
                 b"",
             )
@@ -95,17 +113,22 @@ impl Template {
     pub fn generator(&self, traffic: Traffic, frame: &[u8], first: u64, flows: u64) -> BenchGen {
         let ip = BENCH_IP_OFF as usize;
         let l4 = BENCH_L4_OFF as usize;
+        // Where the numbered address and port lie.
+        let (flow_dst, addr, port) = match self.numbered {
+            FlowEnd::Source => (BENCH_FLOW_SRC, ip + 12, l4),
+            FlowEnd::Destination => (BENCH_FLOW_DST, ip + 16, l4 + 2),
+        };
         // One's-complement "subtraction" of the fields the program rewrites: add their
         // complements. The sums stay far below 2^19, which the program's fold expects.
-        let saddr_out = u32::from(!word(frame, ip + 12)) + u32::from(!word(frame, ip + 14));
-        let ip_csum_base = u32::from(!word(frame, ip + 10)) + saddr_out;
+        let addr_out = u32::from(!word(frame, addr)) + u32::from(!word(frame, addr + 2));
+        let ip_csum_base = u32::from(!word(frame, ip + 10)) + addr_out;
         let (l4_kind, l4_csum_base) = match traffic {
             Traffic::Udp => (BENCH_L4_NONE, 0),
             Traffic::TcpSyn => {
                 let csum = word(frame, BENCH_TCP_CSUM_OFF as usize);
                 (
                     BENCH_L4_TCP,
-                    u32::from(!csum) + saddr_out + u32::from(!word(frame, l4)),
+                    u32::from(!csum) + addr_out + u32::from(!word(frame, port)),
                 )
             }
         };
@@ -117,12 +140,12 @@ impl Template {
             header,
             next: first,
             flows,
-            saddr_base: u32::from(self.saddr_base),
+            flow_base: u32::from(self.flow_base),
             ip_csum_base,
             l4_csum_base,
             l4: l4_kind,
-            lead: 0,
-            pad: 0,
+            flow_dst,
+            ..BenchGen::default()
         }
     }
 }
@@ -142,19 +165,32 @@ mod tests {
     const T: Template = Template {
         src_mac: [2, 0, 0, 0, 0, 1],
         dst_mac: [2, 0, 0, 0, 0, 2],
-        saddr_base: Ipv4Addr::new(198, 18, 0, 0),
-        daddr: Ipv4Addr::new(192, 168, 0, 100),
-        dport: 80,
+        numbered: FlowEnd::Source,
+        flow_base: Ipv4Addr::new(198, 18, 0, 0),
+        service: Ipv4Addr::new(192, 168, 0, 100),
+        service_port: 80,
     };
 
-    /// What `rvs_bench_gen` does to a frame, written again in Rust (the root test in
-    /// `traffic.rs` checks the program itself against the same expectations).
-    fn model(frame: &[u8], g: &mut BenchGen) -> Vec<u8> {
+    /// A real server's replies to `T`'s flows, from its own address and port.
+    const REPLIES: Template = Template {
+        numbered: FlowEnd::Destination,
+        service: Ipv4Addr::new(10, 0, 0, 100),
+        service_port: 8080,
+        ..T
+    };
+
+    /// What `rvs_bench_gen` does to a frame when it sends one (`None`: the run sends nothing),
+    /// written again in Rust, pacing aside (the root tests in `traffic.rs` check the program
+    /// itself against the same expectations).
+    fn model(frame: &[u8], g: &mut BenchGen) -> Option<Vec<u8>> {
         let fold = |mut s: u32| {
             s = (s & 0xffff) + (s >> 16);
             s = (s & 0xffff) + (s >> 16);
             !(s as u16)
         };
+        if g.end != 0 && g.next >= g.end {
+            return None;
+        }
         let mut out = frame.to_vec();
         for (w, word) in g.header.iter().enumerate() {
             out[8 * w..8 * w + 8].copy_from_slice(&word.to_ne_bytes());
@@ -165,22 +201,27 @@ mod tests {
         } else {
             i + 1
         };
-        let (saddr, sport) = flow_tuple(Ipv4Addr::from(g.saddr_base), i);
-        out[26..30].copy_from_slice(&saddr.octets());
-        out[34..36].copy_from_slice(&sport.to_be_bytes());
-        let s = u32::from(word(&out, 26)) + u32::from(word(&out, 28));
+        let (addr, port) = flow_tuple(Ipv4Addr::from(g.flow_base), i);
+        let (a, p) = if g.flow_dst == BENCH_FLOW_DST {
+            (30, 36)
+        } else {
+            (26, 34)
+        };
+        out[a..a + 4].copy_from_slice(&addr.octets());
+        out[p..p + 2].copy_from_slice(&port.to_be_bytes());
+        let s = u32::from(word(&out, a)) + u32::from(word(&out, a + 2));
         out[24..26].copy_from_slice(&fold(g.ip_csum_base + s).to_ne_bytes());
         if g.l4 == BENCH_L4_TCP {
-            let sum = g.l4_csum_base + s + u32::from(word(&out, 34));
+            let sum = g.l4_csum_base + s + u32::from(word(&out, p));
             out[50..52].copy_from_slice(&fold(sum).to_ne_bytes());
         }
-        out
+        Some(out)
     }
 
     /// The frame the generator must produce for flow `index`, built from scratch.
     fn expected(t: &Template, traffic: Traffic, index: u64) -> Vec<u8> {
-        let (saddr, sport) = flow_tuple(t.saddr_base, index);
-        t.frame_of(traffic, saddr, sport)
+        let (addr, port) = flow_tuple(t.flow_base, index);
+        t.frame_of(traffic, addr, port)
     }
 
     #[test]
@@ -226,18 +267,31 @@ mod tests {
     }
 
     #[test]
-    fn patched_frames_equal_frames_built_from_scratch() {
+    fn replies_come_from_the_service_end_to_the_numbered_one() {
         for traffic in [Traffic::Udp, Traffic::TcpSyn] {
-            let frame = T.frame(traffic);
-            let mut g = T.generator(traffic, &frame, 0, 0);
-            for i in [0u64, 1, 2, 0x7fff, 0x8000, 123_456, 999_999, 5_000_000] {
-                g.next = i;
-                // A frame the path rewrote (a director's MAC rewrite) must come out the same.
-                let mut dirty = frame.clone();
-                dirty[0..12].fill(0xee);
-                let patched = model(&dirty, &mut g);
-                assert!(checksums_ok(&patched), "{traffic:?} flow {i}");
-                assert_eq!(patched, expected(&T, traffic, i), "{traffic:?} flow {i}");
+            let frame = REPLIES.frame(traffic);
+            assert_eq!(&frame[26..34], &[10, 0, 0, 100, 198, 18, 0, 0]);
+            assert_eq!(&frame[34..38], &[0x1f, 0x90, 0x80, 0]);
+            assert!(checksums_ok(&frame), "{traffic:?}");
+        }
+    }
+
+    #[test]
+    fn patched_frames_equal_frames_built_from_scratch() {
+        for template in [T, REPLIES] {
+            for traffic in [Traffic::Udp, Traffic::TcpSyn] {
+                let frame = template.frame(traffic);
+                let mut g = template.generator(traffic, &frame, 0, 0);
+                for i in [0u64, 1, 2, 0x7fff, 0x8000, 123_456, 999_999, 5_000_000] {
+                    g.next = i;
+                    // A frame the path rewrote (a director's MAC rewrite) must come out the same.
+                    let mut dirty = frame.clone();
+                    dirty[0..12].fill(0xee);
+                    let patched = model(&dirty, &mut g).unwrap();
+                    let what = format!("{:?} {traffic:?} flow {i}", template.numbered);
+                    assert!(checksums_ok(&patched), "{what}");
+                    assert_eq!(patched, expected(&template, traffic, i), "{what}");
+                }
             }
         }
     }
@@ -247,11 +301,25 @@ mod tests {
         let frame = T.frame(Traffic::Udp);
         let mut cycling = T.generator(Traffic::Udp, &frame, 2, 3);
         let ports: Vec<u16> = (0..4)
-            .map(|_| u16::from_be_bytes(model(&frame, &mut cycling)[34..36].try_into().unwrap()))
+            .map(|_| {
+                let out = model(&frame, &mut cycling).unwrap();
+                u16::from_be_bytes(out[34..36].try_into().unwrap())
+            })
             .collect();
         assert_eq!(ports, [0x8002, 0x8000, 0x8001, 0x8002]);
         let mut fresh = T.generator(Traffic::Udp, &frame, u64::from(u32::MAX), 0);
         model(&frame, &mut fresh);
         assert_eq!(fresh.next, u64::from(u32::MAX) + 1);
+    }
+
+    #[test]
+    fn a_generator_with_an_end_sends_one_pass() {
+        let frame = T.frame(Traffic::Udp);
+        let mut pass = BenchGen {
+            end: 3,
+            ..T.generator(Traffic::Udp, &frame, 1, 0)
+        };
+        let sent = (0..5).filter_map(|_| model(&frame, &mut pass)).count();
+        assert_eq!((sent, pass.next), (2, 3));
     }
 }

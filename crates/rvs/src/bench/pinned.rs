@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use aya::maps::{HashMap, Map, MapData, PerCpuArray};
 use rvs_dataplane::abi::{
-    RVS_DEST_F_AVAILABLE, RVS_MAX_DESTS, RVS_MAX_NEIGHS, RVS_NEIGH_F_VALID, RVS_UDP_STATE, RvsConn,
-    RvsConnKey, RvsDest, RvsDestConns, RvsNeigh, RvsStat, RvsSvc, RvsSvcKey,
+    RVS_DEST_F_AVAILABLE, RVS_MAX_DESTS, RVS_MAX_NEIGHS, RVS_NEIGH_F_VALID, RVS_UDP_STATE,
+    RvsConfig, RvsConn, RvsConnKey, RvsDest, RvsDestConns, RvsNeigh, RvsStat, RvsSvc, RvsSvcKey,
 };
 use rvs_dataplane::mmap::MmapArray;
 
@@ -42,6 +42,7 @@ pub struct PinnedPlane {
     dests: MmapArray<RvsDest>,
     dest_conns: MmapArray<RvsDestConns>,
     neighs: MmapArray<RvsNeigh>,
+    config: MmapArray<RvsConfig>,
     conns_id: u32,
 }
 
@@ -78,6 +79,7 @@ impl PinnedPlane {
             dests: mmapped(dir, "dests", RVS_MAX_DESTS)?,
             dest_conns: mmapped(dir, "dest_conns", RVS_MAX_DESTS)?,
             neighs: mmapped(dir, "neighs", RVS_MAX_NEIGHS)?,
+            config: mmapped(dir, "config", 1)?,
             conns_id,
         })
     }
@@ -226,6 +228,23 @@ impl PinnedPlane {
             written += 1;
         }
         (written, Ok(()))
+    }
+
+    /// Sets (`on`) or clears the `RVS_CFG_F_*` bit `flag` of the live configuration, which the
+    /// program reads on every packet (as rvsd's own `set_config_flag` does).
+    pub fn set_config_flag(&self, flag: u32, on: bool) -> Result<()> {
+        // SAFETY: `c` points at the one element of the live mapping; only the field's address
+        // is taken.
+        let flags = self
+            .config
+            .atomic_u32(0, |c| unsafe { &raw mut (*c).flags })
+            .ok_or_else(|| anyhow!("the configuration map has no element"))?;
+        if on {
+            flags.fetch_or(flag, Ordering::AcqRel);
+        } else {
+            flags.fetch_and(!flag, Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     /// Every verdict counter, summed over CPUs, in `RvsStat` order.

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use rvs_dataplane::abi::RvsStat;
 use serde::Serialize;
 
 use super::cpustat::CpuShare;
@@ -20,20 +21,51 @@ pub struct ProgramCost {
 
 /// How the director forwarded a phase's frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Direct routing: the frame readdressed to the real server's MAC.
     Dr,
     /// IP-in-IP to the real server's address.
     Tun,
+    /// NAT requests: rewritten to the real server, sent on by `bpf_fib_lookup` and a redirect.
+    Nat,
+    /// NAT replies: rewritten to come from the VIP, sent on by `bpf_fib_lookup` and a redirect.
+    NatReply,
+    /// NAT requests rewritten, then handed to the kernel to route (`XDP_PASS`).
+    NatKernel,
 }
 
 impl Method {
+    /// Every counter of a frame sent on, by whichever method.
+    pub const FORWARDING: [RvsStat; 7] = [
+        RvsStat::FwdDrTx,
+        RvsStat::FwdDrRedirect,
+        RvsStat::FwdTunTx,
+        RvsStat::FwdTunRedirect,
+        RvsStat::FwdNatIn,
+        RvsStat::FwdNatOut,
+        RvsStat::PassNatKernelRoute,
+    ];
+
     /// As the report names it.
     pub fn label(self) -> &'static str {
         match self {
             Method::Dr => "DR",
             Method::Tun => "TUN",
+            Method::Nat => "NAT redirect",
+            Method::NatReply => "NAT reply redirect",
+            Method::NatKernel => "NAT kernel routing",
+        }
+    }
+
+    /// The director's counters of a frame sent on by this method.
+    pub fn counters(self) -> &'static [RvsStat] {
+        match self {
+            Method::Dr => &[RvsStat::FwdDrTx, RvsStat::FwdDrRedirect],
+            Method::Tun => &[RvsStat::FwdTunTx, RvsStat::FwdTunRedirect],
+            Method::Nat => &[RvsStat::FwdNatIn],
+            Method::NatReply => &[RvsStat::FwdNatOut],
+            Method::NatKernel => &[RvsStat::PassNatKernelRoute],
         }
     }
 }
@@ -45,7 +77,8 @@ pub struct DirectorView {
     pub cost: ProgramCost,
     /// The forwarding method every frame of the phase took (checked: no frame went by another).
     pub method: Method,
-    /// Frames forwarded by `method` (`XDP_TX` or redirect): `fwd_dr_*` or `fwd_tun_*`.
+    /// Frames forwarded by `method` ([`Method::counters`]: `XDP_TX` or redirect, `fwd_dr_*`,
+    /// `fwd_tun_*`, `fwd_nat_*`; or handed to the kernel's routing, `pass_nat_kernel_route`).
     pub forwarded: u64,
     /// Connection entries created.
     pub created: u64,
@@ -238,17 +271,93 @@ pub struct Report {
     pub stats_were_on: bool,
 }
 
-fn mpps(pps: f64) -> String {
+/// Millions of frames per second.
+pub fn mpps(pps: f64) -> String {
     format!("{:.3} M", pps / 1e6)
 }
 
-fn ns(cost: &ProgramCost) -> String {
+/// A program's ns per packet.
+pub fn ns(cost: &ProgramCost) -> String {
     cost.ns_per_packet
         .map_or_else(|| "n/a".into(), |n| format!("{n:.1} ns"))
 }
 
-fn met(ok: bool) -> &'static str {
+/// A goal's verdict.
+pub fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
+}
+
+/// Width of the path column: the longest name, at least 33.
+fn name_width(paths: &[PathResult]) -> usize {
+    paths.iter().map(|p| p.name.len()).fold(33, usize::max)
+}
+
+/// The table of every path's rates, with the director program's cost where it ran.
+pub fn render_paths(s: &mut String, paths: &[PathResult]) {
+    let w = name_width(paths);
+    let _ = writeln!(
+        s,
+        "rates in million frames per second; path CPU: the path's share of its CPU (kernel time); \
+         per CPU-s: frames delivered per second of that time"
+    );
+    let _ = writeln!(
+        s,
+        "{:<w$} {:>8} {:>9} {:>10} {:>9} {:>10} {:>10}",
+        "path", "flows", "offered", "delivered", "path CPU", "per CPU-s", "ns/packet"
+    );
+    for p in paths {
+        let flows = if p.flows == 0 {
+            "new".to_string()
+        } else {
+            p.flows.to_string()
+        };
+        let cost = p
+            .director
+            .as_ref()
+            .map_or_else(|| "-".into(), |d| ns(&d.cost));
+        let _ = writeln!(
+            s,
+            "{:<w$} {:>8} {:>9} {:>10} {:>8.0}% {:>10} {:>10}",
+            p.name,
+            flows,
+            mpps(p.offered_pps),
+            mpps(p.pps),
+            100.0 * p.path_cpu.kernel,
+            mpps(p.pps_per_cpu),
+            cost
+        );
+    }
+}
+
+/// One line per path the director program ran on: its cost, and its own counters next to the
+/// sink's.
+pub fn render_director_costs(s: &mut String, paths: &[PathResult]) {
+    let w = name_width(paths) + 1;
+    for p in paths {
+        if let Some(d) = &p.director {
+            let _ = writeln!(
+                s,
+                "  {:<w$} {:>9}  over {} runs; {} forwarded by {}, {} received, {} entries created",
+                p.name,
+                ns(&d.cost),
+                d.cost.runs,
+                d.forwarded,
+                d.method.label(),
+                p.received,
+                d.created
+            );
+        }
+    }
+}
+
+/// The director's other counters that moved, one line per path.
+pub fn render_other_counters(s: &mut String, paths: &[PathResult]) {
+    for p in paths {
+        if let Some(d) = p.director.as_ref().filter(|d| !d.other.is_empty()) {
+            let other: Vec<String> = d.other.iter().map(|(n, c)| format!("{n} {c}")).collect();
+            let _ = writeln!(s, "director counters ({}): {}", p.name, other.join(", "));
+        }
+    }
 }
 
 impl Report {
@@ -287,38 +396,7 @@ impl Report {
             self.table_entries, self.fill_s, self.conn_max
         );
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "rates in million frames per second; path CPU: the path's share of its CPU (kernel time); \
-             per CPU-s: frames delivered per second of that time"
-        );
-        let _ = writeln!(
-            s,
-            "{:<33} {:>8} {:>9} {:>10} {:>9} {:>10} {:>10}",
-            "path", "flows", "offered", "delivered", "path CPU", "per CPU-s", "ns/packet"
-        );
-        for p in &self.paths {
-            let flows = if p.flows == 0 {
-                "new".to_string()
-            } else {
-                p.flows.to_string()
-            };
-            let cost = p
-                .director
-                .as_ref()
-                .map_or_else(|| "-".into(), |d| ns(&d.cost));
-            let _ = writeln!(
-                s,
-                "{:<33} {:>8} {:>9} {:>10} {:>8.0}% {:>10} {:>10}",
-                p.name,
-                flows,
-                mpps(p.offered_pps),
-                mpps(p.pps),
-                100.0 * p.path_cpu.kernel,
-                mpps(p.pps_per_cpu),
-                cost
-            );
-        }
+        render_paths(&mut s, &self.paths);
         let _ = writeln!(s);
         let _ = writeln!(
             s,
@@ -361,21 +439,7 @@ impl Report {
             s,
             "rvs_director ns per packet (bpf_stats run_time_ns / run_cnt, live traffic):"
         );
-        for p in self.paths.iter().filter(|p| p.director.is_some()) {
-            if let Some(d) = &p.director {
-                let _ = writeln!(
-                    s,
-                    "  {:<34} {:>9}  over {} runs; {} forwarded by {}, {} received, {} entries created",
-                    p.name,
-                    ns(&d.cost),
-                    d.cost.runs,
-                    d.forwarded,
-                    d.method.label(),
-                    p.received,
-                    d.created
-                );
-            }
-        }
+        render_director_costs(&mut s, &self.paths);
         let _ = writeln!(
             s,
             "  established, all {} flows: goal <= {GOAL_ESTABLISHED_NS} ns {}",
@@ -432,12 +496,7 @@ impl Report {
             self.generator_ns_per_frame,
             mpps(self.generator_max_pps)
         );
-        for p in &self.paths {
-            if let Some(d) = p.director.as_ref().filter(|d| !d.other.is_empty()) {
-                let other: Vec<String> = d.other.iter().map(|(n, c)| format!("{n} {c}")).collect();
-                let _ = writeln!(s, "director counters ({}): {}", p.name, other.join(", "));
-            }
-        }
+        render_other_counters(&mut s, &self.paths);
         if self.stats_were_on {
             let _ = writeln!(s, "note: kernel.bpf_stats_enabled was already 1");
         }

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use rvs_lab::{Host, Process};
 
 use super::cpu;
+use super::pinned::DestSlot;
 use crate::tools::{rvsadm_ok, sibling};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -30,8 +31,8 @@ pub struct Rvsd {
 
 /// How to start it.
 pub struct RvsdOptions<'a> {
-    /// Interface to attach to.
-    pub interface: &'a str,
+    /// Interfaces to attach to.
+    pub interfaces: &'a [&'a str],
     /// Instance name.
     pub instance: String,
     /// Control socket.
@@ -56,15 +57,11 @@ impl Rvsd {
         let log =
             File::create(&opts.log).with_context(|| format!("creating {}", opts.log.display()))?;
         let mut command = Command::new(sibling("rvsd"));
+        for interface in opts.interfaces {
+            command.args(["--interface", interface]);
+        }
         command
-            .args([
-                "--interface",
-                opts.interface,
-                "--instance",
-                &opts.instance,
-                "--xdp-mode",
-                opts.xdp_mode,
-            ])
+            .args(["--instance", &opts.instance, "--xdp-mode", opts.xdp_mode])
             .arg("--socket")
             .arg(&opts.socket)
             .args(["--conn-max", &opts.conn_max.to_string()])
@@ -114,6 +111,29 @@ impl Rvsd {
     /// Its pin directory.
     pub fn pin_dir(&self) -> PathBuf {
         Path::new(rvs_lab::BPF_PIN_ROOT).join(&self.instance)
+    }
+
+    /// Checks that rvsadm lists `inactive` inactive connections with forwarding method `listed`
+    /// (`Route`, `Tunnel`, `Masq`) for the real server of `dest`: proof that entries written
+    /// into the table, or made by a warm-up pass, are counted as the data plane counts its own.
+    pub fn check_listed(&self, dest: &DestSlot, inactive: u64, listed: &str) -> Result<()> {
+        let listing = self.rvsadm(&["-Ln"])?;
+        let rip = format!(
+            "{}:{}",
+            std::net::Ipv4Addr::from(dest.dest.addr.to_ne_bytes()),
+            u16::from_be(dest.dest.port)
+        );
+        let found = listing
+            .lines()
+            .find(|l| l.contains(&rip) && l.split_whitespace().any(|w| w == listed))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<u64>().ok());
+        if found != Some(inactive) {
+            bail!(
+                "rvsadm lists {found:?} inactive {listed} connections of {rip}, not {inactive}:\n{listing}"
+            );
+        }
+        Ok(())
     }
 
     /// What it logged.

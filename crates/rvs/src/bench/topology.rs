@@ -73,11 +73,7 @@ impl BenchNet {
         real.add_addr(IFACE, cidr(REAL)?)?;
         prepare_dr_real_server(&real, VIP)?;
 
-        // The generator's XDP frames need a NAPI ring at the client's switch port (GRO on makes
-        // a veth keep one), polled by a thread on the path's CPU (see `cpu`).
-        let port = format!("client-{IFACE}");
-        gro_on(lan.as_host(), &port)?;
-        cpu::thread_napi(lan.netns(), &port, path_cpu)?;
+        napi_port(&lan, &client, IFACE, path_cpu)?;
 
         let net = BenchNet {
             client_mac: client.mac(IFACE)?.octets(),
@@ -88,37 +84,56 @@ impl BenchNet {
             real,
             lab,
         };
-        net.pin_switch_ports(&lan)?;
+        pin_ports(
+            &lan,
+            &[
+                (&net.client, IFACE, net.client_mac),
+                (&net.director, IFACE, net.director_mac),
+                (&net.real, IFACE, net.real_mac),
+            ],
+        )?;
         Ok(net)
     }
+}
 
-    /// Tells the switch where every MAC address lives, for good: a frame to an address it has
-    /// not learned (or has forgotten) would be flooded to every port, and the director would
-    /// then see the direct path's traffic too.
-    fn pin_switch_ports(&self, lan: &Switch) -> Result<()> {
-        for (host, mac) in [
-            (&self.client, self.client_mac),
-            (&self.director, self.director_mac),
-            (&self.real, self.real_mac),
-        ] {
-            let port = format!("{}-{IFACE}", host.name());
-            let mac = MacAddr(mac).to_string();
-            let args = [
-                "fdb",
-                "replace",
-                mac.as_str(),
-                "dev",
-                port.as_str(),
-                "master",
-                "static",
-            ];
-            lan.as_host()
-                .run("bridge", args, Duration::from_secs(10))?
-                .check()
-                .with_context(|| format!("pinning {mac} to switch port {port}"))?;
-        }
-        Ok(())
+/// The switch port `host`'s `interface` is plugged into (as `Lab::plug` names it).
+fn port_of(host: &Host, interface: &str) -> String {
+    format!("{}-{interface}", host.name())
+}
+
+/// Makes the switch port of `host`'s `interface` ready for the generator on `host`: the
+/// generator's XDP frames need a NAPI ring at the peer (GRO on makes a veth keep one), polled by
+/// a thread on the path's CPU (see `cpu`).
+pub fn napi_port(switch: &Switch, host: &Host, interface: &str, path_cpu: usize) -> Result<()> {
+    let port = port_of(host, interface);
+    gro_on(switch.as_host(), &port)?;
+    cpu::thread_napi(switch.netns(), &port, path_cpu)?;
+    Ok(())
+}
+
+/// Tells `switch` where every MAC address lives, for good (`ports`: each host's interface and
+/// its MAC): a frame to an address it has not learned (or has forgotten) would be flooded to
+/// every port, and a host would see another path's traffic too.
+pub fn pin_ports(switch: &Switch, ports: &[(&Host, &str, [u8; 6])]) -> Result<()> {
+    for &(host, interface, mac) in ports {
+        let port = port_of(host, interface);
+        let mac = MacAddr(mac).to_string();
+        let args = [
+            "fdb",
+            "replace",
+            mac.as_str(),
+            "dev",
+            port.as_str(),
+            "master",
+            "static",
+        ];
+        switch
+            .as_host()
+            .run("bridge", args, Duration::from_secs(10))?
+            .check()
+            .with_context(|| format!("pinning {mac} to switch port {port}"))?;
     }
+    Ok(())
 }
 
 /// `ethtool -K <interface> gro on` in `host`.

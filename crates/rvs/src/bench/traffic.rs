@@ -97,7 +97,19 @@ pub struct Limits {
     pub max_frames: u64,
     /// The CPU the generating thread runs on.
     pub cpu: usize,
+    /// `None`: as fast as the generator goes. `Some(gap)`: at most one frame per `gap`, the
+    /// `max_frames` flows from the first exactly once (a warm-up pass the path carries whole).
+    pub pace: Option<Duration>,
+    /// Stop once the sink has counted this many frames more than when the run began (checked
+    /// between calls of at most [`RECEIVED_CALL`]: a few more may arrive): a new-flow phase
+    /// that must not make more entries than a table holds, whatever the path's rate.
+    pub max_received: Option<u64>,
 }
+
+/// Longest call when the frames received are counted between calls.
+pub const RECEIVED_CALL: Duration = Duration::from_millis(50);
+/// Runs per call of a paced generator (most of them send nothing).
+const PACED_CALL: u32 = 1 << 18;
 
 /// What one generator run did.
 #[derive(Clone, Copy, Debug, Default)]
@@ -145,6 +157,12 @@ pub enum Counted {
         /// Inner destination.
         inner: Ipv4Addr,
     },
+    /// TCP or UDP to this address and port: a NAT director's requests, rewritten to the real
+    /// server's.
+    ToPort(Ipv4Addr, u16),
+    /// TCP or UDP from this address and port: a NAT director's replies, rewritten to come from
+    /// the VIP and the service's port.
+    FromPort(Ipv4Addr, u16),
 }
 
 impl Counted {
@@ -154,11 +172,22 @@ impl Counted {
         match self {
             Counted::To(daddr) => BenchSink {
                 daddr: be(daddr),
-                inner_daddr: 0,
+                ..BenchSink::default()
             },
             Counted::Ipip { outer, inner } => BenchSink {
                 daddr: be(outer),
                 inner_daddr: be(inner),
+                ..BenchSink::default()
+            },
+            Counted::ToPort(daddr, dport) => BenchSink {
+                daddr: be(daddr),
+                dport: dport.to_be(),
+                ..BenchSink::default()
+            },
+            Counted::FromPort(saddr, sport) => BenchSink {
+                saddr: be(saddr),
+                sport: sport.to_be(),
+                ..BenchSink::default()
             },
         }
     }
@@ -238,9 +267,19 @@ impl BenchPrograms {
         limits: Limits,
         stop: &AtomicBool,
     ) -> Result<GenRun> {
-        let generator = BenchGen {
-            lead: LEAD as u32,
-            ..generator
+        let first = generator.next;
+        let generator = match limits.pace {
+            None => BenchGen {
+                lead: LEAD as u32,
+                ..generator
+            },
+            Some(gap) => BenchGen {
+                lead: LEAD as u32,
+                gap_ns: u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX).max(1),
+                last_ns: 0,
+                end: first.saturating_add(limits.max_frames),
+                ..generator
+            },
         };
         self.gen_cfg
             .set(0, generator, 0)
@@ -249,6 +288,14 @@ impl BenchPrograms {
         data.extend_from_slice(template);
         let template = &data;
         let data_end = u32::try_from(template.len()).map_err(|_| anyhow!("template too long"))?;
+        let received_before = self.sink_count()?;
+        let (gen_cfg, sink_count) = (&self.gen_cfg, &self.sink_count);
+        let received = || -> Result<u64> {
+            let values = sink_count
+                .get(&0, 0)
+                .context("reading the sink's counter")?;
+            Ok(values.iter().sum::<u64>().saturating_sub(received_before))
+        };
         let prog: &Xdp = xdp(&mut self.ebpf, PROG_GEN)?;
         let run = host.run_in(|| -> Result<GenRun> {
             cpu::pin_current_thread(limits.cpu)?;
@@ -262,28 +309,42 @@ impl BenchPrograms {
             let mut run = GenRun::default();
             let started = Instant::now();
             loop {
-                let left = limits.duration.saturating_sub(started.elapsed());
+                let mut left = limits.duration.saturating_sub(started.elapsed());
                 if run.frames >= limits.max_frames
                     || left < MIN_CALL
                     || stop.load(Ordering::Relaxed)
+                    || limits.max_received.is_some_and(|max| received().is_ok_and(|n| n >= max))
                 {
                     break;
                 }
-                let frames = chunk_for(&run, left).min(limits.max_frames - run.frames);
+                if limits.max_received.is_some() {
+                    left = left.min(RECEIVED_CALL);
+                }
+                // Paced, most runs send nothing: the frames sent are read back from the map.
+                let runs = match limits.pace {
+                    None => chunk_for(&run, left).min(limits.max_frames - run.frames) as u32,
+                    Some(_) => PACED_CALL,
+                };
                 let opts = TestRunOptions {
                     data_in: Some(template),
                     ctx_in: Some(&ctx),
-                    repeat: frames as u32,
+                    repeat: runs,
                     attrs: TestRunAttrs::new().xdp_live_frames(BATCH),
                     ..TestRunOptions::new()
                 };
                 let result = prog
                     .test_run(opts)
                     .context("BPF_PROG_TEST_RUN of the generator")?;
-                run.frames += frames;
-                // The kernel reports the mean time per frame of the call's own loop, which
+                run.frames = match limits.pace {
+                    None => run.frames + u64::from(runs),
+                    Some(_) => {
+                        let next = gen_cfg.get(&0, 0).context("reading the generator")?.next;
+                        next.saturating_sub(first)
+                    }
+                };
+                // The kernel reports the mean time per run of the call's own loop, which
                 // leaves out the call's set-up and tear-down (an RCU grace period, ~20 ms).
-                run.sending += result.duration * (frames as u32);
+                run.sending += result.duration * runs;
             }
             run.elapsed = started.elapsed();
             Ok(run)
@@ -310,14 +371,15 @@ fn take_map(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::bench::frames::{Template, Traffic, flow_tuple};
+    use crate::bench::frames::{FlowEnd, Template, Traffic, flow_tuple};
 
     const T: Template = Template {
         src_mac: [2, 0, 0, 0, 0, 1],
         dst_mac: [2, 0, 0, 0, 0, 2],
-        saddr_base: Ipv4Addr::new(198, 18, 0, 0),
-        daddr: Ipv4Addr::new(192, 168, 0, 100),
-        dport: 9,
+        numbered: FlowEnd::Source,
+        flow_base: Ipv4Addr::new(198, 18, 0, 0),
+        service: Ipv4Addr::new(192, 168, 0, 100),
+        service_port: 9,
     };
 
     /// The programs need root to load; `RVS_SKIP_ROOT_TESTS=1` skips these tests elsewhere.
@@ -362,7 +424,7 @@ mod tests {
             for index in [0x7ffe_u64, 0x7fff, 0x8000, 0] {
                 let (verdict, out) = run_once(&mut p, PROG_GEN, &dirty);
                 assert_eq!(verdict, 3, "XDP_TX");
-                let (saddr, sport) = flow_tuple(T.saddr_base, index);
+                let (saddr, sport) = flow_tuple(T.flow_base, index);
                 assert_eq!(
                     out,
                     T.frame_of(traffic, saddr, sport),
@@ -401,7 +463,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(result.return_value, 3, "XDP_TX");
-        let (saddr, sport) = flow_tuple(T.saddr_base, 5);
+        let (saddr, sport) = flow_tuple(T.flow_base, 5);
         assert_eq!(
             &out[..result.data_size_out as usize],
             T.frame_of(Traffic::Udp, saddr, sport).as_slice()
@@ -414,12 +476,12 @@ mod tests {
             return;
         }
         let mut p = BenchPrograms::load().unwrap();
-        p.count(Counted::To(T.daddr)).unwrap();
+        p.count(Counted::To(T.service)).unwrap();
         let before = p.sink_count().unwrap();
         let to_vip = T.frame(Traffic::Udp);
         assert_eq!(run_once(&mut p, PROG_SINK, &to_vip).0, 1, "XDP_DROP");
         let elsewhere = Template {
-            daddr: Ipv4Addr::new(192, 168, 0, 11),
+            service: Ipv4Addr::new(192, 168, 0, 11),
             ..T
         }
         .frame(Traffic::Udp);
@@ -457,7 +519,7 @@ mod tests {
         let mut p = BenchPrograms::load().unwrap();
         p.count(Counted::Ipip {
             outer: real,
-            inner: T.daddr,
+            inner: T.service,
         })
         .unwrap();
         let before = p.sink_count().unwrap();
@@ -465,7 +527,7 @@ mod tests {
         let tunnelled = encapsulated(&to_vip, 4, real);
         assert_eq!(run_once(&mut p, PROG_SINK, &tunnelled).0, 1, "XDP_DROP");
         let elsewhere = Template {
-            daddr: Ipv4Addr::new(192, 168, 0, 12),
+            service: Ipv4Addr::new(192, 168, 0, 12),
             ..T
         }
         .frame(Traffic::Udp);
@@ -477,7 +539,7 @@ mod tests {
             ),
             (encapsulated(&to_vip, 47, real), "GRE"),
             (
-                encapsulated(&to_vip, 4, T.daddr),
+                encapsulated(&to_vip, 4, T.service),
                 "another outer destination",
             ),
             (tunnelled[..40].to_vec(), "a truncated inner header"),
@@ -486,23 +548,144 @@ mod tests {
         }
         assert_eq!(p.sink_count().unwrap() - before, 1);
         // Back to plain frames: the tunnelled one no longer counts.
-        p.count(Counted::To(T.daddr)).unwrap();
+        p.count(Counted::To(T.service)).unwrap();
         assert_eq!(run_once(&mut p, PROG_SINK, &tunnelled).0, 2, "XDP_PASS");
         assert_eq!(run_once(&mut p, PROG_SINK, &to_vip).0, 1, "XDP_DROP");
     }
 
     #[test]
+    fn the_generator_numbers_replies_on_their_destination() {
+        if !root_or_skip("the_generator_numbers_replies_on_their_destination") {
+            return;
+        }
+        let replies = Template {
+            numbered: FlowEnd::Destination,
+            service: Ipv4Addr::new(10, 0, 0, 100),
+            service_port: 9009,
+            ..T
+        };
+        let mut p = BenchPrograms::load().unwrap();
+        let template = replies.frame(Traffic::Udp);
+        p.gen_cfg
+            .set(0, replies.generator(Traffic::Udp, &template, 0x8001, 0), 0)
+            .unwrap();
+        let (verdict, out) = run_once(&mut p, PROG_GEN, &template);
+        assert_eq!(verdict, 3, "XDP_TX");
+        let (daddr, dport) = flow_tuple(T.flow_base, 0x8001);
+        assert_eq!(out, replies.frame_of(Traffic::Udp, daddr, dport));
+        assert_eq!(&out[26..30], &[10, 0, 0, 100]);
+    }
+
+    #[test]
+    fn a_paced_generator_sends_one_frame_per_gap_and_stops_at_its_end() {
+        if !root_or_skip("a_paced_generator_sends_one_frame_per_gap_and_stops_at_its_end") {
+            return;
+        }
+        let mut p = BenchPrograms::load().unwrap();
+        let template = T.frame(Traffic::Udp);
+        let paced = BenchGen {
+            gap_ns: 3_600_000_000_000,
+            end: 2,
+            ..T.generator(Traffic::Udp, &template, 0, 0)
+        };
+        p.gen_cfg.set(0, paced, 0).unwrap();
+        let verdicts: Vec<u32> = (0..3)
+            .map(|_| run_once(&mut p, PROG_GEN, &template).0)
+            .collect();
+        assert_eq!(verdicts, [3, 1, 1], "one frame, then nothing within the gap");
+        assert_eq!(p.gen_cfg.get(&0, 0).unwrap().next, 1);
+        let unpaced = BenchGen {
+            gap_ns: 0,
+            ..p.gen_cfg.get(&0, 0).unwrap()
+        };
+        p.gen_cfg.set(0, unpaced, 0).unwrap();
+        let verdicts: Vec<u32> = (0..3)
+            .map(|_| run_once(&mut p, PROG_GEN, &template).0)
+            .collect();
+        assert_eq!(verdicts, [3, 1, 1], "flow 1, then the end");
+        assert_eq!(p.gen_cfg.get(&0, 0).unwrap().next, 2);
+    }
+
+    #[test]
+    fn the_sink_counts_nat_frames_by_address_and_port() {
+        if !root_or_skip("the_sink_counts_nat_frames_by_address_and_port") {
+            return;
+        }
+        let real = Ipv4Addr::new(10, 0, 0, 100);
+        let mut p = BenchPrograms::load().unwrap();
+        let request = Template {
+            service: real,
+            service_port: 9009,
+            ..T
+        };
+        let reply = Template {
+            numbered: FlowEnd::Destination,
+            ..T
+        };
+        for (counted, hit, misses) in [
+            (
+                Counted::ToPort(real, 9009),
+                request.frame(Traffic::Udp),
+                [
+                    Template {
+                        service_port: 9,
+                        ..request
+                    }
+                    .frame(Traffic::TcpSyn),
+                    T.frame(Traffic::Udp),
+                ],
+            ),
+            (
+                Counted::FromPort(T.service, 9),
+                reply.frame(Traffic::Udp),
+                [
+                    Template {
+                        service_port: 8,
+                        ..reply
+                    }
+                    .frame(Traffic::Udp),
+                    Template {
+                        service: real,
+                        ..reply
+                    }
+                    .frame(Traffic::Udp),
+                ],
+            ),
+        ] {
+            p.count(counted).unwrap();
+            let before = p.sink_count().unwrap();
+            assert_eq!(run_once(&mut p, PROG_SINK, &hit).0, 1, "{counted:?}");
+            assert_eq!(run_once(&mut p, PROG_SINK, &hit[..36]).0, 2, "truncated");
+            for miss in misses {
+                assert_eq!(run_once(&mut p, PROG_SINK, &miss).0, 2, "{counted:?}");
+            }
+            assert_eq!(p.sink_count().unwrap() - before, 1);
+        }
+    }
+
+    #[test]
     fn sink_configurations_carry_addresses_in_network_order() {
         let real = Ipv4Addr::new(192, 168, 0, 11);
-        let plain = Counted::To(T.daddr).sink();
+        let plain = Counted::To(T.service).sink();
         assert_eq!(plain.daddr.to_ne_bytes(), [192, 168, 0, 100]);
         assert_eq!(plain.inner_daddr, 0);
         let tun = Counted::Ipip {
             outer: real,
-            inner: T.daddr,
+            inner: T.service,
         }
         .sink();
         assert_eq!(tun.daddr.to_ne_bytes(), [192, 168, 0, 11]);
         assert_eq!(tun.inner_daddr.to_ne_bytes(), [192, 168, 0, 100]);
+        let nat = Counted::ToPort(real, 9009).sink();
+        assert_eq!(
+            (nat.daddr.to_ne_bytes(), nat.dport.to_ne_bytes(), nat.saddr),
+            ([192, 168, 0, 11], [0x23, 0x31], 0)
+        );
+        let reply = Counted::FromPort(T.service, 9).sink();
+        assert_eq!(
+            (reply.saddr.to_ne_bytes(), reply.sport.to_ne_bytes()),
+            ([192, 168, 0, 100], [0, 9])
+        );
+        assert_eq!((reply.daddr, reply.dport), (0, 0));
     }
 }

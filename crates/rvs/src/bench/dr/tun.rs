@@ -15,9 +15,8 @@ use anyhow::{Context, Result, bail};
 use rvs_dataplane::abi::{RVS_FWD_TUNNEL, RVS_TUN_IPIP};
 use rvs_wire::{EtherType, EthernetFrame, IpProtocol, Ipv4Address, Ipv4Packet};
 
-use super::{
-    Bench, Drive, HOT_FLOWS, NEW_FLOW_BASE, NEXT_HOP_TIMEOUT, UDP_PORT, check_listed, progress,
-};
+use super::{Bench, HOT_FLOWS, NEW_FLOW_BASE, NEXT_HOP_TIMEOUT, UDP_PORT};
+use crate::bench::driver::{Drive, progress};
 use crate::bench::frames::Traffic;
 use crate::bench::pinned::{DestSlot, PinnedPlane, TCP, UDP, UdpFlows};
 use crate::bench::progstats;
@@ -63,13 +62,14 @@ impl Bench<'_> {
         dr_dest: &DestSlot,
     ) -> Result<TunEstablished> {
         let args = self.args;
-        let dest = switch_to_tun(rvsd, plane, UDP, UDP_PORT, dr_dest, self.stop)?;
+        let stop = self.driver.stop;
+        let dest = switch_to_tun(rvsd, plane, UDP, UDP_PORT, dr_dest, stop)?;
         progress(
-            args,
+            &args.run,
             &format!("rebinding the {} entries to TUN (ipip)", args.flows),
         );
-        let rebind = plane.rebind_udp(flows, &dest, RVS_FWD_TUNNEL, 0..args.flows, self.stop)?;
-        check_listed(rvsd, &dest, args.flows, "Tunnel")?;
+        let rebind = plane.rebind_udp(flows, &dest, RVS_FWD_TUNNEL, 0..args.flows, stop)?;
+        rvsd.check_listed(&dest, args.flows, "Tunnel")?;
 
         let to_director = self.udp(self.net.director_mac);
         let frame = to_director.frame(Traffic::Udp);
@@ -78,24 +78,19 @@ impl Bench<'_> {
         check_encapsulated(&once.out, &frame, self.net.real_mac, self.net.director_mac)
             .context("the director's output for an established TUN flow")?;
 
-        let sink = self.programs.sink_id()?;
+        let sink = self.driver.programs.sink_id()?;
         let sink_before = progstats::read(sink)?;
-        let established = Drive {
-            name: "rvs (XDP director, TUN ipip)",
-            template: to_director,
-            traffic: Traffic::Udp,
-            flows: (0, args.flows),
-            max_frames: u64::MAX,
-            counted: TUNNELLED,
-        };
-        let all = self.phase(plane, director, &established, Method::Tun)?;
+        let established = self.udp_drive("rvs (XDP director, TUN ipip)", to_director, TUNNELLED);
+        let all = self
+            .driver
+            .phase(plane, director, &established, Method::Tun)?;
         let sink = progstats::read(sink)?.since(&sink_before);
         let hot = Drive {
             name: "rvs TUN, hot flows",
             flows: (0, HOT_FLOWS.min(args.flows)),
             ..established
         };
-        let hot = self.phase(plane, director, &hot, Method::Tun)?;
+        let hot = self.driver.phase(plane, director, &hot, Method::Tun)?;
         Ok(TunEstablished {
             all,
             hot,
@@ -122,7 +117,8 @@ impl Bench<'_> {
         dr_created: u64,
     ) -> Result<PathResult> {
         let args = self.args;
-        switch_to_tun(rvsd, plane, TCP, dr_syn.template.dport, dr_dest, self.stop)?;
+        let port = dr_syn.template.service_port;
+        switch_to_tun(rvsd, plane, TCP, port, dr_dest, self.driver.stop)?;
         let room = u64::from(args.conn_max)
             .saturating_sub(args.flows)
             .saturating_sub(dr_created);
@@ -138,7 +134,7 @@ impl Bench<'_> {
             counted: TUNNELLED,
             ..*dr_syn
         };
-        self.phase(plane, director, &syn, Method::Tun)
+        self.driver.phase(plane, director, &syn, Method::Tun)
     }
 }
 
@@ -260,7 +256,7 @@ fn check_encapsulated(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::bench::frames::Template;
+    use crate::bench::frames::{FlowEnd, Template};
     use crate::bench::topology::FLOW_SOURCES;
 
     const REAL_MAC: [u8; 6] = [2, 0, 0, 0, 0, 11];
@@ -270,9 +266,10 @@ mod tests {
         Template {
             src_mac: [2, 0, 0, 0, 0, 50],
             dst_mac: DIRECTOR_MAC,
-            saddr_base: FLOW_SOURCES,
-            daddr: VIP,
-            dport: UDP_PORT,
+            numbered: FlowEnd::Source,
+            flow_base: FLOW_SOURCES,
+            service: VIP,
+            service_port: UDP_PORT,
         }
         .frame(Traffic::Udp)
     }
