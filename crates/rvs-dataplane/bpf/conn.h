@@ -193,17 +193,20 @@ enum create_result {
 	CREATED,	/* `fresh` was inserted; forward with it */
 	RACED,		/* another CPU created the connection first; `*winner` is its entry */
 	FULL,		/* the table is full (counted) */
+	DYING,		/* the key's entry is DEAD, being deleted by the CPU that killed it (counted) */
 };
 
 /* Insert a new entry bound to `dest`, filled into `fresh`. If another CPU created the same
- * connection meanwhile, its entry wins. */
+ * connection meanwhile, its entry wins. A DEAD entry in the way is left alone: the CPU that
+ * killed it deletes it by key right after, and would delete our new entry instead if we
+ * replaced the dead one first (hash elements are reused at once); the packet is dropped, in a
+ * window of a few instructions. */
 static __always_inline enum create_result conn_create(struct RvsConfig *cfg, struct RvsConnKey *key,
 						      struct pkt *p, __u32 dest, struct RvsDest *d,
 						      __u64 now, struct RvsConn *fresh,
 						      struct RvsConn **winner)
 {
 	struct RvsConn *c;
-	int tries;
 
 	fresh->last_seen_ns = now;
 	fresh->dest = dest;
@@ -217,27 +220,27 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 	else
 		fresh->state = RVS_UDP_STATE;
 
-	for (tries = 0; tries < 2; tries++) {
-		if (bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST) == 0) {
-			dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
-			counters_conn(&svc_stats, READ_ONCE(d->svc));
-			counters_conn(&dest_stats, dest);
-			count(RVS_STAT_CONN_CREATED);
-			if (fresh->fwd == RVS_FWD_MASQ)
-				nat_link(key, fresh);
-			return CREATED;
-		}
-		c = bpf_map_lookup_elem(&conns, key);
-		if (!c)
-			break;	/* not a collision: the table is full */
-		if (READ_ONCE(c->state) != RVS_CONN_DEAD) {
-			*winner = c;
-			return RACED;
-		}
-		bpf_map_delete_elem(&conns, key);
+	if (bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST) == 0) {
+		dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
+		counters_conn(&svc_stats, READ_ONCE(d->svc));
+		counters_conn(&dest_stats, dest);
+		count(RVS_STAT_CONN_CREATED);
+		if (fresh->fwd == RVS_FWD_MASQ)
+			nat_link(key, fresh);
+		return CREATED;
 	}
-	count(RVS_STAT_DROP_CONN_TABLE_FULL);
-	return FULL;
+	c = bpf_map_lookup_elem(&conns, key);
+	if (!c) {
+		/* not a collision: the table is full */
+		count(RVS_STAT_DROP_CONN_TABLE_FULL);
+		return FULL;
+	}
+	if (READ_ONCE(c->state) == RVS_CONN_DEAD) {
+		count(RVS_STAT_DROP_CONN_DYING);
+		return DYING;
+	}
+	*winner = c;
+	return RACED;
 }
 
 #endif

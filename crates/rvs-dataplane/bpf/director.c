@@ -72,6 +72,8 @@ int rvs_director(struct xdp_md *ctx)
 	struct RvsConn fresh = {};
 	struct RvsConfig *cfg;
 	struct RvsConn *c = NULL;
+	struct RvsConnKey *fkey;
+	int nat, not_virtual = 0;
 	struct RvsSvc *svc;
 	struct RvsDest *d;
 	struct pkt p = {};
@@ -99,12 +101,18 @@ int rvs_director(struct xdp_md *ctx)
 	key.proto = p.proto;
 	now = bpf_ktime_get_coarse_ns();
 
-	/* Connections are keyed by their client side, whose destination is always a virtual
-	 * address. With NAT services, a packet to any other address can only be a real server's
-	 * reply: it goes to the reply index straight away, which spares it a miss in the (large)
-	 * connection table and the service lookups; the small `vips` map stays in cache. */
-	if ((READ_ONCE(cfg->flags) & RVS_CFG_F_NAT) && !bpf_map_lookup_elem(&vips, &p.daddr))
-		return nat_reply(ctx, cfg, &p, &key, now);
+	/* With NAT services, a packet to an address that is not virtual is looked up in the reply
+	 * index first: a real server's reply then costs no miss in the (large) connection table.
+	 * Connections are keyed by their client side, to a virtual address; only those of an
+	 * address just removed (kept until they expire or the service comes back) are not, so
+	 * anything that is no reply still goes the usual way. The small `vips` map stays in cache. */
+	nat = READ_ONCE(cfg->flags) & RVS_CFG_F_NAT;
+	if (nat && !bpf_map_lookup_elem(&vips, &p.daddr)) {
+		fkey = bpf_map_lookup_elem(&nat_rev, &key);
+		if (fkey)
+			return nat_reply(ctx, cfg, &p, fkey, now);
+		not_virtual = 1;
+	}
 
 	c = conn_find(cfg, &key, &p, now);
 	if (c) {
@@ -114,7 +122,7 @@ int rvs_director(struct xdp_md *ctx)
 
 	svc = svc_find(&p);
 	if (!svc)
-		return pass(RVS_STAT_PASS_NOT_SERVICE);
+		return pass(not_virtual ? RVS_STAT_PASS_NAT_NO_CONN : RVS_STAT_PASS_NOT_SERVICE);
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);
@@ -129,7 +137,7 @@ int rvs_director(struct xdp_md *ctx)
 	case RACED:
 		conn_touch(cfg, c, &p, now);
 		return forward(ctx, cfg, c, &p);
-	default:
+	default:	/* FULL, DYING: counted */
 		return XDP_DROP;
 	}
 }
@@ -140,9 +148,10 @@ struct expiry {
 	__u64 expired;
 };
 
-/* Re-checks one candidate with the packet path's own rules: a DEAD entry is deleted; an
- * expired one is killed (its count taken back by whoever wins the compare-and-swap), then
- * deleted. An entry refreshed since the daemon read it is left alone. */
+/* Re-checks one candidate with the packet path's own rules: an expired entry is killed (its
+ * count taken back by whoever wins the compare-and-swap), then deleted. A DEAD entry is left to
+ * the CPU that killed it, which deletes it right after: deleting it here could delete a new
+ * entry under the same key instead. An entry refreshed since the daemon read it is left alone. */
 static long expire_one(__u32 i, void *ctx)
 {
 	struct expiry *x = ctx;
@@ -163,10 +172,8 @@ static long expire_one(__u32 i, void *ctx)
 	if (!c)
 		return 0;
 	state = READ_ONCE(c->state);
-	if (state == RVS_CONN_DEAD) {
-		bpf_map_delete_elem(&conns, &key);
+	if (state == RVS_CONN_DEAD)
 		return 0;
-	}
 	if (conn_expired(cfg, c, key.proto, state, x->now) && conn_kill(cfg, c, key.proto, state)) {
 		nat_unlink(&key, c);
 		bpf_map_delete_elem(&conns, &key);

@@ -130,22 +130,18 @@ static __always_inline int xmit_nat_in(struct xdp_md *ctx, struct RvsConfig *cfg
 	return nat_route(ctx, cfg, p->eth, ip, RVS_STAT_FWD_NAT_IN);
 }
 
-/* A packet from a real server that may be a NAT reply: rewritten back to the virtual address
- * and port and sent to the client; anything that matches no live connection goes to the kernel
- * untouched. */
+/* A packet from a real server whose tuple is in the reply index (`fkey`: its connection's key):
+ * rewritten back to the virtual address and port and sent to the client, or to the kernel
+ * untouched when the connection is no longer live. */
 static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, struct pkt *p,
-				     struct RvsConnKey *rkey, __u64 now)
+				     const struct RvsConnKey *fkey, __u64 now)
 {
 	void *data_end = (void *)(long)ctx->data_end;
-	struct RvsConnKey *fkey = bpf_map_lookup_elem(&nat_rev, rkey);
-	struct RvsConnKey key;
+	struct RvsConnKey key = *fkey;
 	struct RvsDest *d;
 	struct RvsConn *c;
 	__u32 state, dest;
 
-	if (!fkey)
-		return pass(RVS_STAT_PASS_NAT_NO_CONN);
-	key = *fkey;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return pass(RVS_STAT_PASS_NAT_NO_CONN);
@@ -157,6 +153,11 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, 
 	d = bpf_map_lookup_elem(&dests, &dest);
 	if (!d || READ_ONCE(d->generation) != c->dest_gen)
 		return pass(RVS_STAT_PASS_NAT_NO_CONN);
+	if ((void *)(p->ip + 1) > data_end)
+		return drop(RVS_STAT_DROP_L4_MALFORMED);
+	/* As IPVS, where ip_forward drops it before the connection sees it. */
+	if (p->ip->ttl <= 1)
+		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
 
 	if (p->proto == IPPROTO_TCP)
 		conn_transition(cfg, c, RVS_DIR_OUTPUT, p->tcp_flags);
@@ -165,10 +166,6 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, 
 	counters_out(&svc_stats, READ_ONCE(d->svc), p->ip_len);
 	counters_out(&dest_stats, dest, p->ip_len);
 
-	if ((void *)(p->ip + 1) > data_end)
-		return drop(RVS_STAT_DROP_L4_MALFORMED);
-	if (p->ip->ttl <= 1)
-		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
 	if (nat_rewrite(p->ip, data_end, 1, key.daddr, key.dport))
 		return drop(RVS_STAT_DROP_L4_MALFORMED);
 	return nat_route(ctx, cfg, p->eth, p->ip, RVS_STAT_FWD_NAT_OUT);

@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 3;
+pub const RVS_ABI_VERSION: u32 = 4;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -392,6 +392,9 @@ pub enum RvsStat {
     DropNoDest,
     /// Dropped: the connection table is full.
     DropConnTableFull,
+    /// Dropped: the packet's connection was being removed by another CPU at that instant
+    /// (killed, not yet deleted); only the CPU that killed an entry deletes it.
+    DropConnDying,
     /// Dropped: the connection's destination was removed (IPVS's `expire_nodest_conn = 0`).
     DropDestUnavailable,
     /// Dropped: the next hop's MAC address is not resolved yet.
@@ -456,6 +459,7 @@ impl RvsStat {
         RvsStat::DropTcpNoConn,
         RvsStat::DropNoDest,
         RvsStat::DropConnTableFull,
+        RvsStat::DropConnDying,
         RvsStat::DropDestUnavailable,
         RvsStat::DropNoNeigh,
         RvsStat::DropFwdUnsupported,
@@ -496,6 +500,7 @@ impl RvsStat {
             RvsStat::DropTcpNoConn => "drop_tcp_no_conn",
             RvsStat::DropNoDest => "drop_no_dest",
             RvsStat::DropConnTableFull => "drop_conn_table_full",
+            RvsStat::DropConnDying => "drop_conn_dying",
             RvsStat::DropDestUnavailable => "drop_dest_unavailable",
             RvsStat::DropNoNeigh => "drop_no_neigh",
             RvsStat::DropFwdUnsupported => "drop_fwd_unsupported",

@@ -341,3 +341,77 @@ fn icmp_errors_about_no_connection_and_pings_go_to_the_kernel() {
         assert_eq!(n.env.stat(RvsStat::PassNotTcpUdp), 2);
     });
 }
+
+#[test]
+fn connections_of_a_removed_virtual_address_are_not_taken_for_replies() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let mut n = nat_env(&ns);
+        let (v, _) = n.env.run(&request(45000, TcpFlags::SYN, b"").build());
+        assert_eq!(v, XDP_REDIRECT);
+        // The services go (and the VIP with them from `vips`); the real server is retired, as
+        // rvsd does. The connection stays until it expires, and NAT stays on.
+        for slot in [SVC, SVC + 1] {
+            let dp = n.env.dp.as_mut().expect("loaded");
+            n.env.prog.remove_service(dp, slot, now()).expect("remove");
+        }
+        n.env.prog.retire_dest(n.env.dp(), D1);
+        // The client's next segment still finds its connection, not the reply path: dropped as
+        // IPVS drops a removed real server's packets, not handed to the kernel.
+        let (v, _) = n.env.run(&request(45000, TcpFlags::ACK, b"").build());
+        assert_eq!(v, XDP_DROP);
+        assert_eq!(n.env.stat(RvsStat::DropDestUnavailable), 1);
+        assert_eq!(n.env.stat(RvsStat::PassNatNoConn), 0);
+        // Traffic to the address with no connection is the kernel's, counted as not ours.
+        let (v, _) = n.env.run(&request(45001, TcpFlags::SYN, b"").build());
+        assert_eq!(v, XDP_PASS);
+        assert_eq!(n.env.stat(RvsStat::PassNatNoConn), 1);
+    });
+}
+
+#[test]
+fn a_dead_entry_is_left_to_the_cpu_that_killed_it() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let mut n = nat_env(&ns);
+        n.env.run(&request(46000, TcpFlags::SYN, b"").build());
+        // Another CPU has just killed the connection (compare-and-swap to DEAD) and is about to
+        // delete it by key: a new SYN must neither delete nor replace it, or that CPU's delete
+        // would take the new entry.
+        let conns = &mut n.env.dp.as_mut().expect("loaded").maps.conns;
+        let key = conns.keys().next().expect("one entry").expect("key");
+        let mut dead = conns.get(&key, 0).expect("entry");
+        dead.state = RVS_CONN_DEAD;
+        conns.insert(key, dead, 0).expect("write");
+        let (v, _) = n.env.run(&request(46000, TcpFlags::SYN, b"").build());
+        assert_eq!(v, XDP_DROP);
+        assert_eq!(n.env.stat(RvsStat::DropConnDying), 1);
+        assert_eq!(n.env.stat(RvsStat::ConnCreated), 1);
+        // Nor does the expiry program touch it.
+        n.env.dp().sweep().expect("sweep");
+        let left = n.env.dp().maps.conns.get(&key, 0).expect("still there");
+        assert_eq!(left.state, RVS_CONN_DEAD);
+    });
+}
+
+#[test]
+fn a_reply_with_ttl_one_leaves_the_connection_as_it_was() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        n.env.run(&request(47000, TcpFlags::SYN, b"").build());
+        n.env.run(&reply(&n, 47000, TcpFlags::SYN | TcpFlags::ACK, b"").build());
+        n.env.run(&request(47000, TcpFlags::ACK, b"").build());
+        assert_eq!(n.env.conns_of(D1).active, 1);
+        // An RST from the real server that the director cannot forward does not end it.
+        let (v, _) = n.env.run(&reply(&n, 47000, TcpFlags::RST, b"").ttl(1).build());
+        assert_eq!(v, XDP_DROP);
+        assert_eq!(n.env.stat(RvsStat::DropTtlExceeded), 1);
+        assert_eq!(n.env.conns_of(D1).active, 1);
+        let c = n.env.dp().service_counters(SVC).expect("counters");
+        assert_eq!(c.outpkts, 1);
+    });
+}
