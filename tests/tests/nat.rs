@@ -311,3 +311,36 @@ fn udp_is_answered_from_the_vip_and_port_unreachable_comes_back_translated() {
     let stats = c.rvsd.stats();
     assert!(stats.get("fwd_nat_icmp").copied().unwrap_or(0) >= 1, "{stats:?}");
 }
+
+#[test]
+fn replies_of_a_removed_real_servers_connections_are_still_translated() {
+    if !root_or_skip("replies_of_a_removed_real_servers_connections_are_still_translated") {
+        return;
+    }
+    let c = NatCluster::start();
+    c.configure_http("rr");
+    // The server's name at once, then after 1 s one more byte and the end of the body: one
+    // flight, which needs no acknowledgement from the client (its segments are dropped below).
+    let client = c.seed.client.host.clone();
+    let hold = format!("http://{}/hold?secs=1", c.seed.vip);
+    let download = std::thread::spawn(move || client.run("curl", ["-s", "--max-time", "10", hold.as_str()], CURL_TIMEOUT));
+    // Once the connection is established (and its first reply acknowledged, a moment later).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !c.rvsd.rvsadm_ok(&["-Lnc"]).contains("ESTABLISHED") {
+        assert!(std::time::Instant::now() < deadline, "no established connection:\n{}", c.rvsd.rvsadm_ok(&["-Lnc"]));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // Both real servers go in between. As in IPVS (expire_nodest_conn = 0) the connection
+    // stays until it expires and the client's segments are dropped, but what the real server
+    // still sends must reach the client from the VIP: with no NAT real server left, the
+    // director keeps translating the replies of the removed servers' connections.
+    let vip = format!("{}:80", c.seed.vip);
+    for rs in [&c.seed.realserver1, &c.seed.realserver2] {
+        c.rvsd.rvsadm_ok(&["-d", "-t", &vip, "-r", &format!("{}:{RS_PORT}", rs.eth0.ip())]);
+    }
+    let out = download.join().unwrap_or_else(|_| panic!("curl thread")).unwrap_or_else(|e| panic!("curl: {e}"));
+    assert!(out.success(), "the download did not complete: {} {}", out.status, out.stderr);
+    assert!(out.stdout.starts_with("realserver"), "body {:?}", out.stdout);
+    assert_eq!(out.stdout.len(), "realserverN\n".len() + 1, "body {:?}", out.stdout);
+}

@@ -163,13 +163,21 @@ impl Plane {
         for id in touched {
             self.install(id)?;
         }
-        let nat = self.dests.values().any(|d| d.scheduled && d.fwd == Some(RVS_FWD_MASQ));
-        if nat {
+        if self.dests.values().any(|d| d.scheduled && d.fwd == Some(RVS_FWD_MASQ)) {
             let interfaces: Vec<String> = self.dp.attachments().iter().map(|a| a.interface.clone()).collect();
             self.nat_host.prepare(&interfaces);
         }
-        self.prog.set_nat(&self.dp, nat);
+        self.update_nat();
         Ok(())
+    }
+
+    /// Turns the data plane's NAT handling on while any NAT real server is known, removed ones
+    /// included: those stay (in the trash) until their last connection is gone, and the replies
+    /// of those connections must still be translated back to the VIP, as IPVS translates them.
+    /// Without it they would leave through the kernel with the real server's private source.
+    fn update_nat(&mut self) {
+        let nat = self.dests.values().any(|d| d.fwd == Some(RVS_FWD_MASQ));
+        self.prog.set_nat(&self.dp, nat);
     }
 
     fn add_service(&mut self, table: &IpvsTable, id: ServiceId) {
@@ -412,6 +420,9 @@ impl Plane {
                 && let Some(addr) = d.neigh_addr {
                     self.neigh.release(addr, now);
                 }
+        }
+        if !freed.is_empty() {
+            self.update_nat();
         }
         freed.len()
     }
