@@ -1,6 +1,6 @@
 //! Seed 000's DR cluster with the real rvsd: where new connections from the client land under
-//! rr, wrr, lc and wlc, compared with what IPVS does (the kernel's `ip_vs_rr.c`,
-//! `ip_vs_wrr.c`, `ip_vs_lc.c`, `ip_vs_wlc.c`, and the oracle's recorded traffic).
+//! rr, wrr, lc, wlc, sed, nq, fo and ovf, compared with what IPVS does (the kernel's
+//! `ip_vs_<name>.c`, and the oracle's recorded traffic).
 //!
 //! IPVS keeps real servers newest-first: with webserver2 added last, it is the head of the
 //! list, where every scheduler starts and which wins the least-connection ties.
@@ -271,4 +271,149 @@ fn expected_orders_are_what_the_kernel_formulas_give() {
     assert_eq!(wrr[..2], [W2, W1]);
     assert_eq!(wrr[2..6], [W2, W2, W2, W1]);
     assert_eq!(alternating("a", "b", 3), ["a", "b", "a"]);
+}
+
+/// Opens `n` held connections one after the other and returns who answered each; every one
+/// stays open (active) until the returned handles are dropped.
+fn held_answers(cluster: &DrCluster, n: usize) -> (Vec<HeldGet>, Vec<String>) {
+    (0..n).map(|_| hold(cluster)).unzip()
+}
+
+/// A service with webserver1 (weight 1, added first) and webserver2 (weight 3, added last, so
+/// the head of IPVS's list) under `scheduler`.
+fn weighted_1_and_3(scheduler: &str) -> DrCluster {
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        &format!("-A -t 192.168.0.100:80 -s {scheduler}"),
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g -w 1",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 3",
+    ]);
+    cluster
+}
+
+/// What the real IPVS did in section `=== title ===` of `tests/golden/traffic/sched.txt`
+/// (recorded by `sched.sh` in the oracle VM): who answered each held connection, named as here
+/// (rs1 played webserver1's part, rs2 webserver2's) or `FAIL`, and the (ActiveConn, InActConn)
+/// of rs1 and rs2 it listed afterwards, if it did.
+fn recorded(title: &str) -> (Vec<String>, Option<Counts>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/traffic/sched.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = format!("=== {title} ===");
+    let lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != header)
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(!lines.is_empty(), "no section {header:?} in {}", path.display());
+    let answers = lines
+        .iter()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(n, _)| n.parse::<u32>().is_ok())
+        .map(|(_, who)| match who {
+            "hello-from-rs1" => W1.to_owned(),
+            "hello-from-rs2" => W2.to_owned(),
+            other => other.to_owned(),
+        })
+        .collect();
+    let counts_of = |real: &str| {
+        lines.iter().find_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            match words.as_slice() {
+                ["->", addr, _, _, active, inactive] if addr.starts_with(real) => {
+                    Some((active.parse().ok()?, inactive.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+    };
+    let counts = counts_of("10.0.1.11:").zip(counts_of("10.0.1.12:"));
+    (answers, counts)
+}
+
+/// Replays the oracle's section for `scheduler` with `n` held connections on seed 000: the
+/// same reals in the same order, a refused connection where IPVS had none to give, and the
+/// same ActiveConn/InActConn.
+fn replays_the_oracle(scheduler: &str, n: usize) -> (DrCluster, Vec<HeldGet>) {
+    let (want, counts) = recorded(&format!("{scheduler}: {n} held connections"));
+    assert_eq!(want.len(), n, "the recording of {scheduler}");
+    let cluster = weighted_1_and_3(scheduler);
+    let answered = want.iter().take_while(|w| *w != "FAIL").count();
+    let (held, answers) = held_answers(&cluster, answered);
+    assert_eq!(answers, want[..answered], "{scheduler}: who answered, against the real IPVS");
+    if answered < n {
+        assert!(want[answered..].iter().all(|w| w == "FAIL"), "{want:?}");
+        let before = cluster.rvsd.stats().get("drop_no_dest").copied().unwrap_or(0);
+        let refused = cluster
+            .client()
+            .run("curl", ["-s", "--max-time", "2", "http://192.168.0.100/"], Duration::from_secs(10));
+        assert!(refused.is_ok_and(|out| !out.success()), "{scheduler}: IPVS had no real server for this one");
+        let after = cluster.rvsd.stats().get("drop_no_dest").copied().unwrap_or(0);
+        assert!(after > before, "the SYNs were not dropped for want of a real server ({before} -> {after})");
+    }
+    let counts = counts.unwrap_or_else(|| panic!("no -Ln rows recorded for {scheduler}"));
+    expect_counts(&cluster, counts, &format!("{scheduler}: {n} held connections, as IPVS listed them"));
+    (cluster, held)
+}
+
+#[test]
+fn lc_with_held_connections_is_what_ipvs_gave() {
+    if !root_or_skip("lc_with_held_connections_is_what_ipvs_gave") {
+        return;
+    }
+    replays_the_oracle("lc", 8);
+}
+
+#[test]
+fn wlc_with_held_connections_is_what_ipvs_gave() {
+    if !root_or_skip("wlc_with_held_connections_is_what_ipvs_gave") {
+        return;
+    }
+    replays_the_oracle("wlc", 8);
+}
+
+#[test]
+fn sed_weighs_active_connections_plus_one_by_weight() {
+    if !root_or_skip("sed_weighs_active_connections_plus_one_by_weight") {
+        return;
+    }
+    // ip_vs_sed_schedule: the smallest (active + 1) / weight, ties to the head of the list:
+    // webserver2 takes new connections until (a2 + 1) * 1 > (a1 + 1) * 3.
+    replays_the_oracle("sed", 8);
+}
+
+#[test]
+fn nq_sends_to_an_idle_real_first() {
+    if !root_or_skip("nq_sends_to_an_idle_real_first") {
+        return;
+    }
+    // ip_vs_nq_schedule: an idle real at once (webserver2, the head; then webserver1 although
+    // its expected delay, 1/1, is longer than webserver2's 2/3), then sed's rule.
+    replays_the_oracle("nq", 8);
+}
+
+#[test]
+fn fo_sends_everything_to_the_heaviest_available_real() {
+    if !root_or_skip("fo_sends_everything_to_the_heaviest_available_real") {
+        return;
+    }
+    // ip_vs_fo_schedule ignores the load.
+    let (cluster, _held) = replays_the_oracle("fo", 4);
+    // Quiesced, webserver2 is failed over from; back at weight 3 it takes over again.
+    let (after, _) = recorded("fo: rs2 quiesced, then back");
+    assert_eq!(after, [W1, W2], "the recording");
+    cluster.configure(&["-e -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 0"]);
+    short_to(&cluster, &after[0], "fo with webserver2 at weight 0");
+    cluster.configure(&["-e -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 3"]);
+    short_to(&cluster, &after[1], "fo with webserver2 back at weight 3");
+}
+
+#[test]
+fn ovf_overflows_to_the_next_real_past_weight_active_connections() {
+    if !root_or_skip("ovf_overflows_to_the_next_real_past_weight_active_connections") {
+        return;
+    }
+    // ip_vs_ovf_schedule skips a real with more active connections than its weight:
+    // webserver2 takes 4 (0 to 3 active before each), webserver1 2, then nobody.
+    replays_the_oracle("ovf", 7);
 }

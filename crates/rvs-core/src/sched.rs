@@ -2,8 +2,8 @@
 //!
 //! Two halves:
 //!
-//! - **Reference implementations** of IPVS's `rr`, `wrr`, `lc` and `wlc`
-//!   (`net/netfilter/ipvs/ip_vs_{rr,wrr,lc,wlc}.c`), as state machines over a destination
+//! - **Reference implementations** of IPVS's `rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`, `fo` and
+//!   `ovf` (`net/netfilter/ipvs/ip_vs_{rr,wrr,lc,wlc,sed,nq,fo,ovf}.c`), as state machines over a destination
 //!   list in the kernel's order (newest-added first, see [`SchedService`]). They decide what
 //!   "correct" means; the C data plane and its test fixtures are compared against them.
 //! - **A compiler** ([`ring`]) that turns the rr/wrr state into `(ring, cursor)` so that the
@@ -11,10 +11,13 @@
 //!   ([`ring::dataplane_pick`]), and the inverse ([`RingProgram::recover`]) that turns the
 //!   cursor read back from the data plane into the exact kernel state at the next rebuild.
 //!
-//! `lc` and `wlc` depend on live connection counters, so the data plane computes them itself;
-//! only their reference implementations live here ([`least`]).
+//! `lc`, `wlc`, `sed`, `nq`, `fo` and `ovf` depend on live connection counters and weights, so
+//! the data plane computes them itself; only their reference implementations live here
+//! ([`least`], [`delay`], [`failover`]).
 
+pub mod delay;
 mod dest;
+pub mod failover;
 mod kind;
 pub mod least;
 pub mod ring;

@@ -118,6 +118,14 @@ pub enum RvsSched {
     Lc = 2,
     /// Weighted least connections: minimum overhead / weight.
     Wlc = 3,
+    /// Shortest expected delay: minimum `(active + 1) / weight`.
+    Sed = 4,
+    /// Never queue: the first idle destination, else as `Sed`.
+    Nq = 5,
+    /// Weighted failover: the highest weight.
+    Fo = 6,
+    /// Weighted overflow: the highest weight among those with `active <= weight`.
+    Ovf = 7,
 }
 
 /// Key of the `services` hash: a virtual address, port and protocol.

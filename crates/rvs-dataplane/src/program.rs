@@ -33,6 +33,14 @@ pub enum SchedSpec {
     Lc,
     /// Weighted least connections over `dests`.
     Wlc,
+    /// Shortest expected delay over `dests`.
+    Sed,
+    /// Never queue over `dests`.
+    Nq,
+    /// Weighted failover over `dests`.
+    Fo,
+    /// Weighted overflow over `dests`.
+    Ovf,
 }
 
 /// A virtual service as the data plane sees it.
@@ -246,6 +254,10 @@ impl Programmer {
             SchedSpec::Ring { ring, cursor } => (RvsSched::Ring, &ring[..], *cursor),
             SchedSpec::Lc => (RvsSched::Lc, &[][..], None),
             SchedSpec::Wlc => (RvsSched::Wlc, &[][..], None),
+            SchedSpec::Sed => (RvsSched::Sed, &[][..], None),
+            SchedSpec::Nq => (RvsSched::Nq, &[][..], None),
+            SchedSpec::Fo => (RvsSched::Fo, &[][..], None),
+            SchedSpec::Ovf => (RvsSched::Ovf, &[][..], None),
         };
         let ring = self.write_region(dp, ring_src, now)?;
         let list = match self.write_region(dp, &spec.dests, now) {

@@ -378,8 +378,14 @@ impl Plane {
                     SchedSpec::Wlc
                 }
             },
-            Some(s) if s.scheduler().kind() == SchedulerKind::Lc => SchedSpec::Lc,
-            Some(_) => SchedSpec::Wlc,
+            Some(s) => match s.scheduler().kind() {
+                SchedulerKind::Lc => SchedSpec::Lc,
+                SchedulerKind::Sed => SchedSpec::Sed,
+                SchedulerKind::Nq => SchedSpec::Nq,
+                SchedulerKind::Fo => SchedSpec::Fo,
+                SchedulerKind::Ovf => SchedSpec::Ovf,
+                _ => SchedSpec::Wlc,
+            },
         };
         let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests };
         let now = self.now();

@@ -84,7 +84,17 @@ impl SchedulerKind {
     /// rr and wrr run from a precomputed ring ([`crate::sched::ring`]); lc and wlc are computed
     /// in XDP from the connection counters.
     pub const fn is_implemented(self) -> bool {
-        matches!(self, Self::Rr | Self::Wrr | Self::Lc | Self::Wlc)
+        matches!(
+            self,
+            Self::Rr
+                | Self::Wrr
+                | Self::Lc
+                | Self::Wlc
+                | Self::Sed
+                | Self::Nq
+                | Self::Fo
+                | Self::Ovf
+        )
     }
 
     /// Whether the data plane schedules this method from a ring and cursor.
@@ -150,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn only_rr_wrr_lc_wlc_are_implemented() {
+    fn the_implemented_schedulers() {
         let implemented: Vec<_> = SchedulerKind::ALL
             .into_iter()
             .filter(|k| k.is_implemented())
@@ -161,7 +171,11 @@ mod tests {
                 SchedulerKind::Rr,
                 SchedulerKind::Wrr,
                 SchedulerKind::Lc,
-                SchedulerKind::Wlc
+                SchedulerKind::Wlc,
+                SchedulerKind::Sed,
+                SchedulerKind::Nq,
+                SchedulerKind::Fo,
+                SchedulerKind::Ovf
             ]
         );
         assert!(SchedulerKind::Wrr.is_ring_scheduled());

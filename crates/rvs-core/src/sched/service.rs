@@ -8,6 +8,8 @@
 
 use super::dest::SchedDest;
 use super::kind::SchedulerKind;
+use super::delay::{nq_pick, sed_pick};
+use super::failover::{fo_pick, ovf_pick};
 use super::least::{lc_pick, wlc_pick};
 use super::ring::{self, RingError, RingProgram};
 use super::rr::RoundRobin;
@@ -24,6 +26,14 @@ pub enum Scheduler {
     LeastConnection,
     /// `wlc` (stateless).
     WeightedLeastConnection,
+    /// `sed` (stateless).
+    ShortestExpectedDelay,
+    /// `nq` (stateless).
+    NeverQueue,
+    /// `fo` (stateless).
+    WeightedFailover,
+    /// `ovf` (stateless).
+    WeightedOverflow,
 }
 
 impl Scheduler {
@@ -34,6 +44,10 @@ impl Scheduler {
             SchedulerKind::Wrr => Ok(Self::WeightedRoundRobin(WeightedRoundRobin::init(dests))),
             SchedulerKind::Lc => Ok(Self::LeastConnection),
             SchedulerKind::Wlc => Ok(Self::WeightedLeastConnection),
+            SchedulerKind::Sed => Ok(Self::ShortestExpectedDelay),
+            SchedulerKind::Nq => Ok(Self::NeverQueue),
+            SchedulerKind::Fo => Ok(Self::WeightedFailover),
+            SchedulerKind::Ovf => Ok(Self::WeightedOverflow),
             other => Err(SchedError::Unsupported(other)),
         }
     }
@@ -45,6 +59,10 @@ impl Scheduler {
             Self::WeightedRoundRobin(_) => SchedulerKind::Wrr,
             Self::LeastConnection => SchedulerKind::Lc,
             Self::WeightedLeastConnection => SchedulerKind::Wlc,
+            Self::ShortestExpectedDelay => SchedulerKind::Sed,
+            Self::NeverQueue => SchedulerKind::Nq,
+            Self::WeightedFailover => SchedulerKind::Fo,
+            Self::WeightedOverflow => SchedulerKind::Ovf,
         }
     }
 
@@ -55,6 +73,10 @@ impl Scheduler {
             Self::WeightedRoundRobin(wrr) => wrr.pick(dests),
             Self::LeastConnection => lc_pick(dests),
             Self::WeightedLeastConnection => wlc_pick(dests),
+            Self::ShortestExpectedDelay => sed_pick(dests),
+            Self::NeverQueue => nq_pick(dests),
+            Self::WeightedFailover => fo_pick(dests),
+            Self::WeightedOverflow => ovf_pick(dests),
         }
     }
 
@@ -82,7 +104,12 @@ impl Scheduler {
         match self {
             Self::RoundRobin(rr) => rr.on_del_dest(dests_after, removed_id, removed_index),
             Self::WeightedRoundRobin(wrr) => wrr.dest_changed(dests_after),
-            Self::LeastConnection | Self::WeightedLeastConnection => {}
+            Self::LeastConnection
+            | Self::WeightedLeastConnection
+            | Self::ShortestExpectedDelay
+            | Self::NeverQueue
+            | Self::WeightedFailover
+            | Self::WeightedOverflow => {}
         }
     }
 }
