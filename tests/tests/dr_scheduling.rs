@@ -417,3 +417,73 @@ fn ovf_overflows_to_the_next_real_past_weight_active_connections() {
     // webserver2 takes 4 (0 to 3 active before each), webserver1 2, then nobody.
     replays_the_oracle("ovf", 7);
 }
+
+/// The seed's client, whose address sh hashes.
+const CLIENT: std::net::Ipv4Addr = std::net::Ipv4Addr::new(172, 25, 254, 10);
+
+/// Which of webserver2 (the head) and webserver1, both weight 1, IPVS's sh gives the client,
+/// by rvs-core's table and hash (checked against the real IPVS in rvs-core's tests).
+fn sh_choice_for_client() -> &'static str {
+    use rvs_core::sched::{SchedDest, hashing};
+    let list = [SchedDest::new(2, 1), SchedDest::new(1, 1)];
+    let table = hashing::sh_table(&list);
+    match table[hashing::sh_bucket(u32::from(CLIENT), 0, 0)] {
+        2 => W2,
+        _ => W1,
+    }
+}
+
+#[test]
+fn sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked() {
+    if !root_or_skip("sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s sh",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]);
+    let sticky = sh_choice_for_client();
+    let other = if sticky == W1 { W2 } else { W1 };
+    let sticky_addr = if sticky == W1 { "192.168.0.11:80" } else { "192.168.0.22:80" };
+    assert_eq!(cluster.answers(6), vec![sticky.to_owned(); 6], "every connection of the client");
+
+    // Quiesced, its real takes no new connection, and sh does not look elsewhere.
+    cluster.configure(&[&format!("-e -t 192.168.0.100:80 -r {sticky_addr} -g -w 0")]);
+    let before = cluster.rvsd.stats().get("drop_no_dest").copied().unwrap_or(0);
+    let refused = cluster.client().run("curl", ["-s", "--max-time", "2", "http://192.168.0.100/"], Duration::from_secs(10));
+    assert!(refused.is_ok_and(|out| !out.success()), "sh without fallback answered");
+    let after = cluster.rvsd.stats().get("drop_no_dest").copied().unwrap_or(0);
+    assert!(after > before, "not dropped for want of a real server ({before} -> {after})");
+
+    // sh-fallback walks the table to the other real; sh-port spreads the client's ports.
+    cluster.configure(&["-E -t 192.168.0.100:80 -s sh -b sh-fallback"]);
+    assert_eq!(cluster.answers(3), vec![other.to_owned(); 3], "sh-fallback");
+    cluster.configure(&[
+        &format!("-e -t 192.168.0.100:80 -r {sticky_addr} -g -w 1"),
+        "-E -t 192.168.0.100:80 -s sh -b sh-port",
+    ]);
+    let answers = cluster.answers(20);
+    assert!(count(&answers, W1) > 0 && count(&answers, W2) > 0, "sh-port, 20 connections: {answers:?}");
+}
+
+#[test]
+fn dh_sends_a_virtual_address_to_one_real() {
+    if !root_or_skip("dh_sends_a_virtual_address_to_one_real") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s dh",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 5",
+    ]);
+    use rvs_core::sched::{SchedDest, hashing};
+    let table = hashing::dh_table(&[SchedDest::new(2, 5), SchedDest::new(1, 1)]);
+    let want = match table[hashing::dh_bucket(u32::from(std::net::Ipv4Addr::new(192, 168, 0, 100)))] {
+        2 => W2,
+        _ => W1,
+    };
+    assert_eq!(cluster.answers(4), vec![want.to_owned(); 4], "dh ignores weights and the client");
+}

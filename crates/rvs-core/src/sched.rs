@@ -18,6 +18,7 @@
 pub mod delay;
 mod dest;
 pub mod failover;
+pub mod hashing;
 mod kind;
 pub mod least;
 pub mod ring;
@@ -32,5 +33,5 @@ pub use dest::{DestCursor, SchedDest};
 pub use kind::{SchedulerKind, UnknownScheduler};
 pub use ring::{MAX_RING_LEN, RingError, RingProgram, compile_rr, compile_wrr, dataplane_pick};
 pub use rr::RoundRobin;
-pub use service::{SchedError, SchedService, Scheduler};
+pub use service::{HashFlags, SchedError, SchedService, Scheduler};
 pub use wrr::WeightedRoundRobin;

@@ -126,7 +126,7 @@ int rvs_director(struct xdp_md *ctx)
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);
-	if (schedule(svc, &dest) < 0)
+	if (schedule(svc, &p, &dest) < 0)
 		return drop(RVS_STAT_DROP_NO_DEST);
 	d = bpf_map_lookup_elem(&dests, &dest);
 	if (!d)

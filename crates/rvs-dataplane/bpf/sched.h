@@ -144,8 +144,79 @@ static __always_inline int sched_scan(struct RvsSvc *svc, __u32 *dest)
 	return 0;
 }
 
+/* sh and dh (ip_vs_sh.c, ip_vs_dh.c): the daemon writes the 256-bucket table in the ring's
+ * place; the program hashes as the kernel does, `(offset + hash_32(key, 8)) & 255` with
+ * hash_32(v, 8) = (v * GOLDEN_RATIO_32) >> 24, and takes the bucket's destination unless it is
+ * unusable (weight 0, overloaded). sh-fallback then walks the table from that bucket. */
+#define HASH_TAB_SIZE 256
+#define GOLDEN_RATIO_32 0x61C88647u
+
+static __always_inline __u32 hash_bucket(__u32 key, __u32 offset)
+{
+	return (offset + ((key * GOLDEN_RATIO_32) >> 24)) & (HASH_TAB_SIZE - 1);
+}
+
+/* The destination slot in bucket `b` of the service's table if usable, else -1. */
+static __always_inline int hash_usable(const struct RvsSvc *svc, __u32 b)
+{
+	__u32 idx = svc->ring_off + b, *slot;
+	struct RvsDest *d;
+
+	slot = bpf_map_lookup_elem(&pool, &idx);
+	if (!slot)
+		return -1;
+	d = bpf_map_lookup_elem(&dests, slot);
+	if (!d || !dest_eligible(d))
+		return -1;
+	return (int)*slot;
+}
+
+/* State of an sh-fallback walk, carried through bpf_loop. */
+struct hash_walk {
+	const struct RvsSvc *svc;
+	__u32 key;
+	__u32 ihash;
+	int found;
+};
+
+static long hash_walk_step(__u32 offset, void *ctx)
+{
+	struct hash_walk *w = ctx;
+	__u32 roffset = (offset + w->ihash) % HASH_TAB_SIZE;
+
+	w->found = hash_usable(w->svc, hash_bucket(w->key, roffset));
+	return w->found >= 0;
+}
+
+static __always_inline int sched_hash(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
+{
+	struct hash_walk w = { .svc = svc, .found = -1 };
+	__u32 flags = svc->flags;
+	int slot;
+
+	if (svc->ring_len != HASH_TAB_SIZE)
+		return -1;	/* no destination */
+	if (svc->sched == RVS_SCHED_DH) {
+		w.key = bpf_ntohl(p->daddr);
+	} else {
+		w.key = bpf_ntohl(p->saddr);
+		if (flags & RVS_SVC_F_HASH_PORT)
+			w.key += bpf_ntohs(p->sport);
+	}
+	w.ihash = hash_bucket(w.key, 0);
+	slot = hash_usable(svc, w.ihash);
+	if (slot < 0 && svc->sched == RVS_SCHED_SH && (flags & RVS_SVC_F_HASH_FALLBACK)) {
+		bpf_loop(HASH_TAB_SIZE, hash_walk_step, &w, 0);
+		slot = w.found;
+	}
+	if (slot < 0)
+		return -1;
+	*dest = (__u32)slot;
+	return 0;
+}
+
 /* Pick a destination slot for a new connection; -1 when none is available. */
-static __always_inline int schedule(struct RvsSvc *svc, __u32 *dest)
+static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
 	switch (svc->sched) {
 	case RVS_SCHED_RING:
@@ -157,6 +228,9 @@ static __always_inline int schedule(struct RvsSvc *svc, __u32 *dest)
 	case RVS_SCHED_FO:
 	case RVS_SCHED_OVF:
 		return sched_scan(svc, dest);
+	case RVS_SCHED_SH:
+	case RVS_SCHED_DH:
+		return sched_hash(svc, p, dest);
 	default:
 		return -1;
 	}

@@ -126,7 +126,17 @@ pub enum RvsSched {
     Fo = 6,
     /// Weighted overflow: the highest weight among those with `active <= weight`.
     Ovf = 7,
+    /// Source hashing: a 256-bucket table (in the ring's place) indexed by a hash of the source
+    /// address (and port, `RVS_SVC_F_HASH_PORT`).
+    Sh = 8,
+    /// Destination hashing: the same table indexed by a hash of the destination address.
+    Dh = 9,
 }
+
+/// `RvsSvc::flags`: an unusable bucket sends the search around the table (`sh-fallback`).
+pub const RVS_SVC_F_HASH_FALLBACK: u32 = 1;
+/// `RvsSvc::flags`: the source port is hashed with the address (`sh-port`).
+pub const RVS_SVC_F_HASH_PORT: u32 = 2;
 
 /// Key of the `services` hash: a virtual address, port and protocol.
 #[repr(C)]
@@ -150,7 +160,7 @@ pub struct RvsSvc {
     pub slot: u32,
     /// An `RvsSched` value.
     pub sched: u32,
-    /// Reserved for service flags (persistence, one-packet scheduling).
+    /// `RVS_SVC_F_*` bits.
     pub flags: u32,
     /// Start of the scheduling ring in `pool` (ring schedulers).
     pub ring_off: u32,

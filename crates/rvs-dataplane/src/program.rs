@@ -41,6 +41,22 @@ pub enum SchedSpec {
     Fo,
     /// Weighted overflow over `dests`.
     Ovf,
+    /// Source hashing over a 256-bucket `table` of destination slots (empty: no destination),
+    /// hashing the source port too with `port`, walking the table from an unusable bucket with
+    /// `fallback`.
+    SourceHash {
+        /// Destination slots by bucket.
+        table: Vec<u32>,
+        /// `sh-port`.
+        port: bool,
+        /// `sh-fallback`.
+        fallback: bool,
+    },
+    /// Destination hashing over a 256-bucket `table` of destination slots.
+    DestHash {
+        /// Destination slots by bucket.
+        table: Vec<u32>,
+    },
 }
 
 /// A virtual service as the data plane sees it.
@@ -249,6 +265,7 @@ impl Programmer {
         now: Duration,
     ) -> Result<(), DataplaneError> {
         let key = svc_key(spec.addr, spec.port, spec.proto);
+        let mut flags = 0;
         let (sched, ring_src, cursor) = match &spec.sched {
             SchedSpec::None => (RvsSched::None, &[][..], None),
             SchedSpec::Ring { ring, cursor } => (RvsSched::Ring, &ring[..], *cursor),
@@ -258,6 +275,11 @@ impl Programmer {
             SchedSpec::Nq => (RvsSched::Nq, &[][..], None),
             SchedSpec::Fo => (RvsSched::Fo, &[][..], None),
             SchedSpec::Ovf => (RvsSched::Ovf, &[][..], None),
+            SchedSpec::SourceHash { table, port, fallback } => {
+                flags = u32::from(*port) * RVS_SVC_F_HASH_PORT + u32::from(*fallback) * RVS_SVC_F_HASH_FALLBACK;
+                (RvsSched::Sh, &table[..], None)
+            }
+            SchedSpec::DestHash { table } => (RvsSched::Dh, &table[..], None),
         };
         let ring = self.write_region(dp, ring_src, now)?;
         let list = match self.write_region(dp, &spec.dests, now) {
@@ -274,7 +296,7 @@ impl Programmer {
         let value = RvsSvc {
             slot: spec.slot,
             sched: sched as u32,
-            flags: 0,
+            flags,
             ring_off: ring.off,
             ring_len: ring.len,
             list_off: list.off,

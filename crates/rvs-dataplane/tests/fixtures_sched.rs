@@ -1,8 +1,10 @@
-//! The schedulers that read live counts (lc, wlc, sed, nq, fo, ovf), run by the real director
-//! program through BPF_PROG_TEST_RUN and compared with rvs-core's reference implementations of
-//! the kernel's `ip_vs_<name>_schedule`: hundreds of generated destination lists (weights from
-//! 0 to 65535, overload flags, active and inactive counts written into the data plane), each
-//! scheduled once by the program and once by the reference.
+//! The schedulers the program computes itself (lc, wlc, sed, nq, fo, ovf from live counts; sh
+//! and dh from the tables rvs-core builds), run by the real director program through
+//! BPF_PROG_TEST_RUN and compared with rvs-core's reference implementations of the kernel's
+//! `ip_vs_<name>_schedule`: hundreds of generated destination lists (weights from 0 to 65535,
+//! overload flags, active and inactive counts written into the data plane; random clients,
+//! ports and virtual addresses for the hashes), each scheduled once by the program and once by
+//! the reference.
 
 mod common;
 
@@ -10,10 +12,13 @@ use std::net::Ipv4Addr;
 
 use common::*;
 use rvs_core::sched::{
-    SchedDest, delay::nq_pick, delay::sed_pick, failover::fo_pick, failover::ovf_pick,
-    least::lc_pick, least::wlc_pick,
+    HashFlags, SchedDest, SchedService, SchedulerKind, delay::nq_pick, delay::sed_pick,
+    failover::fo_pick, failover::ovf_pick, hashing::HashInput, least::lc_pick, least::wlc_pick,
 };
-use rvs_dataplane::{abi::*, program::SchedSpec};
+use rvs_dataplane::{
+    abi::*,
+    program::{SchedSpec, ServiceSpec},
+};
 use rvs_wire::{builder::FrameBuilder, tcp::TcpFlags};
 
 /// Most destinations in a generated list.
@@ -82,8 +87,14 @@ fn program(env: &mut Env, dests: &[SchedDest], sched: SchedSpec) {
 /// found none (dropped as such).
 fn scheduled(env: &Env, sport: u16) -> Option<u32> {
     let syn = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, VIP, sport, 80, TcpFlags::SYN, b"").build();
+    run_syn(env, &syn)
+}
+
+/// The destination the program chose for the new connection `syn` opens, or `None` when it
+/// found none (dropped as such).
+fn run_syn(env: &Env, syn: &[u8]) -> Option<u32> {
     let no_dest = env.stat(RvsStat::DropNoDest);
-    let (verdict, out) = env.run(&syn);
+    let (verdict, out) = env.run(syn);
     if verdict == XDP_DROP {
         assert_eq!(env.stat(RvsStat::DropNoDest), no_dest + 1, "dropped for another reason");
         return None;
@@ -145,4 +156,64 @@ fn fo_matches_the_kernels_rule() {
 fn ovf_matches_the_kernels_rule() {
     require_root!();
     compare("ovf", SchedSpec::Ovf, ovf_pick, 0x0f);
+}
+
+/// sh and dh: generated lists, tables built by rvs-core as the daemon builds them, random
+/// client addresses, ports and virtual addresses; the program's pick against the reference's.
+fn compare_hashing(kind: SchedulerKind, seed: u64) {
+    let mut env = Env::empty();
+    for slot in 1..=MAX_DESTS {
+        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
+    }
+    let mut rng = Rng(seed);
+    let (mut none, mut fell_back) = (0, 0);
+    for case in 0..CASES {
+        let dests = generate(&mut rng);
+        let flags = HashFlags { port: rng.below(2) == 0, fallback: rng.below(2) == 0 };
+        let mut svc = SchedService::new(kind).expect("implemented");
+        for d in dests.iter().rev() {
+            svc.add_dest(SchedDest { active: 0, inactive: 0, ..*d }).expect("add");
+            svc.set_overloaded(d.id, d.overloaded).expect("flag");
+        }
+        assert_eq!(svc.dests().iter().map(|d| d.id).collect::<Vec<_>>(), dests.iter().map(|d| d.id).collect::<Vec<_>>());
+        let table = svc.hash_table().expect("a hashing scheduler");
+        let sched = match kind {
+            SchedulerKind::Sh => SchedSpec::SourceHash { table, port: flags.port, fallback: flags.fallback },
+            _ => SchedSpec::DestHash { table },
+        };
+        program(&mut env, &dests, sched.clone());
+        let input = HashInput {
+            saddr: rng.next() as u32,
+            sport: 1024 + rng.below(60000) as u16,
+            daddr: u32::from(Ipv4Addr::new(10, 1, 0, 0)) + rng.below(1 << 16) as u32,
+        };
+        // The service on this case's virtual address (dh hashes it).
+        let vip = Ipv4Addr::from(input.daddr);
+        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect() };
+        let dp = env.dp.as_mut().expect("loaded");
+        env.prog.install_service(dp, &spec, now()).expect("service");
+        let want = svc.pick_for(&input, flags);
+        let syn = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, Ipv4Addr::from(input.saddr), vip, input.sport, 80, TcpFlags::SYN, b"").build();
+        let got = run_syn(&env, &syn);
+        assert_eq!(got, want, "{kind}, case {case} (seed {seed}), {flags:?}, {input:?}: {dests:?}");
+        none += u32::from(want.is_none());
+        let first = svc.pick_for(&input, HashFlags { fallback: false, ..flags });
+        fell_back += u32::from(want.is_some() && first.is_none());
+    }
+    assert!(none > 0 && none < CASES / 2, "{kind}: {none} cases without a destination");
+    if kind == SchedulerKind::Sh {
+        assert!(fell_back > 0, "sh: the fallback walk never found a destination");
+    }
+}
+
+#[test]
+fn sh_matches_the_kernels_rule() {
+    require_root!();
+    compare_hashing(SchedulerKind::Sh, 0x54);
+}
+
+#[test]
+fn dh_matches_the_kernels_rule() {
+    require_root!();
+    compare_hashing(SchedulerKind::Dh, 0xd4);
 }

@@ -15,8 +15,8 @@ use std::{
 };
 
 use rvs_core::{
-    model::{DestId, ForwardMethod, Protocol, ServiceId, ServiceKey},
-    sched::{RingProgram, SchedDest, SchedService, SchedulerKind},
+    model::{DestId, ForwardMethod, Protocol, SchedFlags, ServiceId, ServiceKey},
+    sched::{HashFlags, RingProgram, SchedDest, SchedService, SchedulerKind},
     table::{Change, IpvsTable},
 };
 use rvs_dataplane::{
@@ -50,6 +50,8 @@ struct SvcPlane {
     sched: Option<SchedService>,
     /// The ring last installed (rr, wrr).
     program: Option<RingProgram>,
+    /// `-b sh-fallback,sh-port` (sh).
+    hash_flags: HashFlags,
 }
 
 /// A real server as installed.
@@ -188,13 +190,14 @@ impl Plane {
         }
         let kind = scheduler_kind(svc, true);
         let sched = kind.and_then(|k| SchedService::new(k).ok());
-        self.services.insert(id, SvcPlane { key, sched, program: None });
+        self.services.insert(id, SvcPlane { key, sched, program: None, hash_flags: hash_flags(svc) });
     }
 
     fn update_service(&mut self, table: &IpvsTable, id: ServiceId) {
         let Some(svc) = table.service_by_id(id) else { return };
         let kind = scheduler_kind(svc, true);
         let Some(plane) = self.services.get_mut(&id) else { return };
+        plane.hash_flags = hash_flags(svc);
         match (kind, plane.sched.as_mut()) {
             (Some(k), Some(s)) => {
                 if let Err(e) = s.set_scheduler(k) {
@@ -384,6 +387,12 @@ impl Plane {
                 SchedulerKind::Nq => SchedSpec::Nq,
                 SchedulerKind::Fo => SchedSpec::Fo,
                 SchedulerKind::Ovf => SchedSpec::Ovf,
+                SchedulerKind::Sh => SchedSpec::SourceHash {
+                    table: s.hash_table().unwrap_or_default(),
+                    port: plane.hash_flags.port,
+                    fallback: plane.hash_flags.fallback,
+                },
+                SchedulerKind::Dh => SchedSpec::DestHash { table: s.hash_table().unwrap_or_default() },
                 _ => SchedSpec::Wlc,
             },
         };
@@ -477,6 +486,12 @@ fn scheduler_kind(svc: &rvs_core::table::Service, warn: bool) -> Option<Schedule
         tracing::warn!(service = %svc.key, scheduler = name.as_str(), "scheduler not implemented by the data plane yet: using wlc for this service");
     }
     Some(SchedulerKind::Wlc)
+}
+
+/// The service's `-b` flags as sh reads them (`sh-fallback` is flag-1, `sh-port` flag-2).
+fn hash_flags(svc: &rvs_core::table::Service) -> HashFlags {
+    let sched = svc.flags.sched;
+    HashFlags { fallback: sched.contains(SchedFlags::FLAG_1), port: sched.contains(SchedFlags::FLAG_2) }
 }
 
 fn weight_i32(w: u32) -> i32 {

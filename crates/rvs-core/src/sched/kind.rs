@@ -94,6 +94,8 @@ impl SchedulerKind {
                 | Self::Nq
                 | Self::Fo
                 | Self::Ovf
+                | Self::Sh
+                | Self::Dh
         )
     }
 
@@ -172,6 +174,8 @@ mod tests {
                 SchedulerKind::Wrr,
                 SchedulerKind::Lc,
                 SchedulerKind::Wlc,
+                SchedulerKind::Dh,
+                SchedulerKind::Sh,
                 SchedulerKind::Sed,
                 SchedulerKind::Nq,
                 SchedulerKind::Fo,

@@ -10,6 +10,7 @@ use super::dest::SchedDest;
 use super::kind::SchedulerKind;
 use super::delay::{nq_pick, sed_pick};
 use super::failover::{fo_pick, ovf_pick};
+use super::hashing::{HashInput, dh_pick, dh_table, sh_pick, sh_table};
 use super::least::{lc_pick, wlc_pick};
 use super::ring::{self, RingError, RingProgram};
 use super::rr::RoundRobin;
@@ -34,6 +35,19 @@ pub enum Scheduler {
     WeightedFailover,
     /// `ovf` (stateless).
     WeightedOverflow,
+    /// `sh`: its table is a function of the list, rebuilt by [`SchedService::hash_table`].
+    SourceHashing,
+    /// `dh`: likewise.
+    DestinationHashing,
+}
+
+/// The service flags the hashing schedulers read (`-b sh-port,sh-fallback`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct HashFlags {
+    /// `sh-port`: the source port is hashed with the address.
+    pub port: bool,
+    /// `sh-fallback`: an unusable bucket sends the search around the table.
+    pub fallback: bool,
 }
 
 impl Scheduler {
@@ -48,6 +62,8 @@ impl Scheduler {
             SchedulerKind::Nq => Ok(Self::NeverQueue),
             SchedulerKind::Fo => Ok(Self::WeightedFailover),
             SchedulerKind::Ovf => Ok(Self::WeightedOverflow),
+            SchedulerKind::Sh => Ok(Self::SourceHashing),
+            SchedulerKind::Dh => Ok(Self::DestinationHashing),
             other => Err(SchedError::Unsupported(other)),
         }
     }
@@ -63,11 +79,14 @@ impl Scheduler {
             Self::NeverQueue => SchedulerKind::Nq,
             Self::WeightedFailover => SchedulerKind::Fo,
             Self::WeightedOverflow => SchedulerKind::Ovf,
+            Self::SourceHashing => SchedulerKind::Sh,
+            Self::DestinationHashing => SchedulerKind::Dh,
         }
     }
 
-    /// Schedules one new connection over `dests`.
-    pub fn pick(&mut self, dests: &[SchedDest]) -> Option<u32> {
+    /// Schedules one new connection over `dests`; the hashing schedulers hash `input` (the
+    /// others do not read the packet).
+    pub fn pick(&mut self, dests: &[SchedDest], input: &HashInput, flags: HashFlags) -> Option<u32> {
         match self {
             Self::RoundRobin(rr) => rr.pick(dests),
             Self::WeightedRoundRobin(wrr) => wrr.pick(dests),
@@ -77,6 +96,8 @@ impl Scheduler {
             Self::NeverQueue => nq_pick(dests),
             Self::WeightedFailover => fo_pick(dests),
             Self::WeightedOverflow => ovf_pick(dests),
+            Self::SourceHashing => sh_pick(&sh_table(dests), dests, input, flags.port, flags.fallback),
+            Self::DestinationHashing => dh_pick(&dh_table(dests), dests, input),
         }
     }
 
@@ -109,7 +130,9 @@ impl Scheduler {
             | Self::ShortestExpectedDelay
             | Self::NeverQueue
             | Self::WeightedFailover
-            | Self::WeightedOverflow => {}
+            | Self::WeightedOverflow
+            | Self::SourceHashing
+            | Self::DestinationHashing => {}
         }
     }
 }
@@ -217,9 +240,25 @@ impl SchedService {
         Ok(())
     }
 
-    /// Schedules one new connection.
+    /// Schedules one new connection, for the schedulers that do not read the packet (all but
+    /// `sh` and `dh`, which see an all-zero packet here: use [`SchedService::pick_for`]).
     pub fn pick(&mut self) -> Option<u32> {
-        self.sched.pick(&self.dests)
+        self.pick_for(&HashInput::default(), HashFlags::default())
+    }
+
+    /// Schedules one new connection whose first packet is `input`, on a service with `flags`.
+    pub fn pick_for(&mut self, input: &HashInput, flags: HashFlags) -> Option<u32> {
+        self.sched.pick(&self.dests, input, flags)
+    }
+
+    /// The 256-bucket table of `sh` or `dh` for the current list (empty without
+    /// destinations), or `None` for the other schedulers.
+    pub fn hash_table(&self) -> Option<Vec<u32>> {
+        match self.sched {
+            Scheduler::SourceHashing => Some(sh_table(&self.dests)),
+            Scheduler::DestinationHashing => Some(dh_table(&self.dests)),
+            _ => None,
+        }
     }
 
     /// Compiles the ring and cursor the data plane schedules rr and wrr with from here on.
