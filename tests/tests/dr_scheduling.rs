@@ -11,6 +11,7 @@ use std::time::Duration;
 use rvs_e2e::cluster::{DrCluster, WEB1, WEB2};
 use rvs_e2e::held::HeldGet;
 use rvs_e2e::listing::DestRow;
+use rvs_core::sched::{HashFlags, SchedDest, SchedService, SchedulerKind, hashing::HashInput};
 use rvs_e2e::root_or_skip;
 
 const W1: &str = "webserver1";
@@ -421,30 +422,35 @@ fn ovf_overflows_to_the_next_real_past_weight_active_connections() {
 /// The seed's client, whose address sh hashes.
 const CLIENT: std::net::Ipv4Addr = std::net::Ipv4Addr::new(172, 25, 254, 10);
 
-/// Which of webserver2 (the head) and webserver1, both weight 1, IPVS's sh gives the client,
-/// by rvs-core's table and hash (checked against the real IPVS in rvs-core's tests).
-fn sh_choice_for_client() -> &'static str {
-    use rvs_core::sched::{SchedDest, hashing};
-    let list = [SchedDest::new(2, 1), SchedDest::new(1, 1)];
-    let table = hashing::sh_table(&list);
-    match table[hashing::sh_bucket(u32::from(CLIENT), 0, 0)] {
-        2 => W2,
-        _ => W1,
+/// Which of webserver1 and webserver2 (added in that order, both weight 1) IPVS's `scheduler`
+/// (sh or mh) gives the client, by rvs-core's tables and hashes (checked against the real
+/// IPVS in rvs-core's tests).
+fn hash_choice_for_client(scheduler: SchedulerKind) -> &'static str {
+    let mut svc = SchedService::new(scheduler).expect("implemented");
+    for (id, addr) in [(1, [192, 168, 0, 11]), (2, [192, 168, 0, 22])] {
+        svc.add_dest(SchedDest::new(id, 1)).expect("add");
+        svc.locate(id, u32::from(std::net::Ipv4Addr::from(addr)), 80).expect("locate");
+    }
+    let input = HashInput { saddr: u32::from(CLIENT), sport: 0, daddr: 0 };
+    match svc.pick_for(&input, HashFlags::default()) {
+        Some(2) => W2,
+        Some(1) => W1,
+        other => panic!("{scheduler} gives the client {other:?}"),
     }
 }
 
-#[test]
-fn sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked() {
-    if !root_or_skip("sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked") {
-        return;
-    }
+/// sh and mh: one client stays on one real; quiesced, that real takes nothing and the client
+/// is refused, unless `-b <name>-fallback` asks for another real; `-b <name>-port` spreads the
+/// client's connections.
+fn hashing_keeps_a_client_on_one_real(scheduler: SchedulerKind) {
+    let name = scheduler.name();
     let cluster = DrCluster::start();
     cluster.configure(&[
-        "-A -t 192.168.0.100:80 -s sh",
+        &format!("-A -t 192.168.0.100:80 -s {name}"),
         "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
         "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
     ]);
-    let sticky = sh_choice_for_client();
+    let sticky = hash_choice_for_client(scheduler);
     let other = if sticky == W1 { W2 } else { W1 };
     let sticky_addr = if sticky == W1 { "192.168.0.11:80" } else { "192.168.0.22:80" };
     assert_eq!(cluster.answers(6), vec![sticky.to_owned(); 6], "every connection of the client");
@@ -453,19 +459,35 @@ fn sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked() {
     cluster.configure(&[&format!("-e -t 192.168.0.100:80 -r {sticky_addr} -g -w 0")]);
     let before = cluster.rvsd.stats().get("drop_no_dest").copied().unwrap_or(0);
     let refused = cluster.client().run("curl", ["-s", "--max-time", "2", "http://192.168.0.100/"], Duration::from_secs(10));
-    assert!(refused.is_ok_and(|out| !out.success()), "sh without fallback answered");
+    assert!(refused.is_ok_and(|out| !out.success()), "{name} without fallback answered");
     let after = cluster.rvsd.stats().get("drop_no_dest").copied().unwrap_or(0);
     assert!(after > before, "not dropped for want of a real server ({before} -> {after})");
 
     // sh-fallback walks the table to the other real; sh-port spreads the client's ports.
-    cluster.configure(&["-E -t 192.168.0.100:80 -s sh -b sh-fallback"]);
-    assert_eq!(cluster.answers(3), vec![other.to_owned(); 3], "sh-fallback");
+    cluster.configure(&[&format!("-E -t 192.168.0.100:80 -s {name} -b {name}-fallback")]);
+    assert_eq!(cluster.answers(3), vec![other.to_owned(); 3], "{name}-fallback");
     cluster.configure(&[
         &format!("-e -t 192.168.0.100:80 -r {sticky_addr} -g -w 1"),
-        "-E -t 192.168.0.100:80 -s sh -b sh-port",
+        &format!("-E -t 192.168.0.100:80 -s {name} -b {name}-port"),
     ]);
     let answers = cluster.answers(20);
-    assert!(count(&answers, W1) > 0 && count(&answers, W2) > 0, "sh-port, 20 connections: {answers:?}");
+    assert!(count(&answers, W1) > 0 && count(&answers, W2) > 0, "{name}-port, 20 connections: {answers:?}");
+}
+
+#[test]
+fn sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked() {
+    if !root_or_skip("sh_keeps_a_client_on_one_real_and_falls_back_only_when_asked") {
+        return;
+    }
+    hashing_keeps_a_client_on_one_real(SchedulerKind::Sh);
+}
+
+#[test]
+fn mh_keeps_a_client_on_one_real_and_falls_back_only_when_asked() {
+    if !root_or_skip("mh_keeps_a_client_on_one_real_and_falls_back_only_when_asked") {
+        return;
+    }
+    hashing_keeps_a_client_on_one_real(SchedulerKind::Mh);
 }
 
 #[test]
@@ -479,7 +501,7 @@ fn dh_sends_a_virtual_address_to_one_real() {
         "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
         "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 5",
     ]);
-    use rvs_core::sched::{SchedDest, hashing};
+    use rvs_core::sched::hashing;
     let table = hashing::dh_table(&[SchedDest::new(2, 5), SchedDest::new(1, 1)]);
     let want = match table[hashing::dh_bucket(u32::from(std::net::Ipv4Addr::new(192, 168, 0, 100)))] {
         2 => W2,

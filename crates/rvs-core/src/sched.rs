@@ -21,6 +21,7 @@ pub mod failover;
 pub mod hashing;
 mod kind;
 pub mod least;
+pub mod maglev;
 pub mod ring;
 mod rr;
 mod service;

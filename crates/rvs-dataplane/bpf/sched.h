@@ -215,6 +215,82 @@ static __always_inline int sched_hash(struct RvsSvc *svc, struct pkt *p, __u32 *
 	return 0;
 }
 
+/* mh (ip_vs_mh.c): the daemon writes the 4093-position Maglev table in the ring's place; the
+ * program hashes the source address (plus port with mh-port) as the kernel does, with its
+ * hsiphash, which on 64-bit machines is SipHash-1-3, under the fixed key (2654435761,
+ * 2654435761), and takes the position modulo the table size; mh-fallback walks the table. */
+#define MH_TAB_SIZE 4093
+#define MH_KEY1 2654435761ull
+
+static __always_inline __u64 rol64(__u64 w, unsigned int s)
+{
+	return (w << s) | (w >> (64 - s));
+}
+
+#define SIPROUND(v0, v1, v2, v3)					\
+	do {								\
+		v0 += v1; v1 = rol64(v1, 13); v1 ^= v0; v0 = rol64(v0, 32);	\
+		v2 += v3; v3 = rol64(v3, 16); v3 ^= v2;			\
+		v0 += v3; v3 = rol64(v3, 21); v3 ^= v0;			\
+		v2 += v1; v1 = rol64(v1, 17); v1 ^= v2; v2 = rol64(v2, 32);	\
+	} while (0)
+
+/* The kernel's hsiphash() of one 32-bit word, key (k, k), on a 64-bit machine. */
+static __always_inline __u32 hsiphash_u32(__u32 data, __u64 k)
+{
+	__u64 v0 = 0x736f6d6570736575ull ^ k;
+	__u64 v1 = 0x646f72616e646f6dull ^ k;
+	__u64 v2 = 0x6c7967656e657261ull ^ k;
+	__u64 v3 = 0x7465646279746573ull ^ k;
+	__u64 b = (4ull << 56) | data;
+
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	return (__u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+
+static __always_inline __u32 mh_position(__u32 key, __u32 offset)
+{
+	return hsiphash_u32(offset + key, MH_KEY1) % MH_TAB_SIZE;
+}
+
+static long mh_walk_step(__u32 offset, void *ctx)
+{
+	struct hash_walk *w = ctx;
+	__u32 roffset = (offset + w->ihash) % MH_TAB_SIZE;
+
+	w->found = hash_usable(w->svc, mh_position(w->key, roffset));
+	return w->found >= 0;
+}
+
+static __always_inline int sched_maglev(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
+{
+	struct hash_walk w = { .svc = svc, .found = -1 };
+	__u32 flags = svc->flags;
+	int slot;
+
+	if (svc->ring_len != MH_TAB_SIZE)
+		return -1;	/* no destination with a weight */
+	w.key = bpf_ntohl(p->saddr);
+	if (flags & RVS_SVC_F_HASH_PORT)
+		w.key += bpf_ntohs(p->sport);
+	w.ihash = mh_position(w.key, 0);
+	slot = hash_usable(svc, w.ihash);
+	if (slot < 0 && (flags & RVS_SVC_F_HASH_FALLBACK)) {
+		bpf_loop(MH_TAB_SIZE, mh_walk_step, &w, 0);
+		slot = w.found;
+	}
+	if (slot < 0)
+		return -1;
+	*dest = (__u32)slot;
+	return 0;
+}
+
 /* Pick a destination slot for a new connection; -1 when none is available. */
 static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
@@ -231,6 +307,8 @@ static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *de
 	case RVS_SCHED_SH:
 	case RVS_SCHED_DH:
 		return sched_hash(svc, p, dest);
+	case RVS_SCHED_MH:
+		return sched_maglev(svc, p, dest);
 	default:
 		return -1;
 	}

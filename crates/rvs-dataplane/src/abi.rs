@@ -131,11 +131,15 @@ pub enum RvsSched {
     Sh = 8,
     /// Destination hashing: the same table indexed by a hash of the destination address.
     Dh = 9,
+    /// Maglev hashing: a 4093-position table (in the ring's place) indexed by SipHash-1-3 of
+    /// the source address (and port, `RVS_SVC_F_HASH_PORT`) with the kernel's fixed key.
+    Mh = 10,
 }
 
-/// `RvsSvc::flags`: an unusable bucket sends the search around the table (`sh-fallback`).
+/// `RvsSvc::flags`: an unusable bucket sends the search around the table (`sh-fallback`,
+/// `mh-fallback`).
 pub const RVS_SVC_F_HASH_FALLBACK: u32 = 1;
-/// `RvsSvc::flags`: the source port is hashed with the address (`sh-port`).
+/// `RvsSvc::flags`: the source port is hashed with the address (`sh-port`, `mh-port`).
 pub const RVS_SVC_F_HASH_PORT: u32 = 2;
 
 /// Key of the `services` hash: a virtual address, port and protocol.

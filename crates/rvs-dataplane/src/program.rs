@@ -57,6 +57,16 @@ pub enum SchedSpec {
         /// Destination slots by bucket.
         table: Vec<u32>,
     },
+    /// Maglev hashing over a 4093-position `table` of destination slots (empty: no
+    /// destination), with `mh-port` and `mh-fallback` as `port` and `fallback`.
+    Maglev {
+        /// Destination slots by position.
+        table: Vec<u32>,
+        /// `mh-port`.
+        port: bool,
+        /// `mh-fallback`.
+        fallback: bool,
+    },
 }
 
 /// A virtual service as the data plane sees it.
@@ -280,6 +290,10 @@ impl Programmer {
                 (RvsSched::Sh, &table[..], None)
             }
             SchedSpec::DestHash { table } => (RvsSched::Dh, &table[..], None),
+            SchedSpec::Maglev { table, port, fallback } => {
+                flags = u32::from(*port) * RVS_SVC_F_HASH_PORT + u32::from(*fallback) * RVS_SVC_F_HASH_FALLBACK;
+                (RvsSched::Mh, &table[..], None)
+            }
         };
         let ring = self.write_region(dp, ring_src, now)?;
         let list = match self.write_region(dp, &spec.dests, now) {

@@ -212,6 +212,7 @@ impl Plane {
                 };
                 for d in table.dests_of(svc).collect::<Vec<_>>().into_iter().rev() {
                     let _ = s.add_dest(SchedDest::new(d.id.0, weight_i32(d.spec.weight.get())));
+                    locate(&mut s, d.id, &d.spec);
                     if !self.dests.get(&d.id).is_some_and(|p| p.scheduled) {
                         let _ = s.set_overloaded(d.id.0, true);
                     }
@@ -305,6 +306,7 @@ impl Plane {
             if let Err(e) = s.add_dest(SchedDest::new(dest.0, weight_i32(spec.weight.get()))) {
                 tracing::warn!(dest = %dest, error = %e, "scheduler add");
             }
+            locate(s, dest, &spec);
             if !plane.scheduled {
                 let _ = s.set_overloaded(dest.0, true);
             }
@@ -393,6 +395,11 @@ impl Plane {
                     fallback: plane.hash_flags.fallback,
                 },
                 SchedulerKind::Dh => SchedSpec::DestHash { table: s.hash_table().unwrap_or_default() },
+                SchedulerKind::Mh => SchedSpec::Maglev {
+                    table: s.hash_table().unwrap_or_default(),
+                    port: plane.hash_flags.port,
+                    fallback: plane.hash_flags.fallback,
+                },
                 _ => SchedSpec::Wlc,
             },
         };
@@ -488,7 +495,15 @@ fn scheduler_kind(svc: &rvs_core::table::Service, warn: bool) -> Option<Schedule
     Some(SchedulerKind::Wlc)
 }
 
-/// The service's `-b` flags as sh reads them (`sh-fallback` is flag-1, `sh-port` flag-2).
+/// Tells the scheduler where a real server is (mh places it by its address and port).
+fn locate(s: &mut SchedService, id: DestId, spec: &rvs_core::model::DestSpec) {
+    if let IpAddr::V4(a) = spec.addr {
+        let _ = s.locate(id.0, u32::from(a), spec.port);
+    }
+}
+
+/// The service's `-b` flags as sh and mh read them (`sh-fallback`/`mh-fallback` is flag-1,
+/// `sh-port`/`mh-port` flag-2).
 fn hash_flags(svc: &rvs_core::table::Service) -> HashFlags {
     let sched = svc.flags.sched;
     HashFlags { fallback: sched.contains(SchedFlags::FLAG_1), port: sched.contains(SchedFlags::FLAG_2) }

@@ -96,6 +96,7 @@ impl SchedulerKind {
                 | Self::Ovf
                 | Self::Sh
                 | Self::Dh
+                | Self::Mh
         )
     }
 
@@ -179,7 +180,8 @@ mod tests {
                 SchedulerKind::Sed,
                 SchedulerKind::Nq,
                 SchedulerKind::Fo,
-                SchedulerKind::Ovf
+                SchedulerKind::Ovf,
+                SchedulerKind::Mh
             ]
         );
         assert!(SchedulerKind::Wrr.is_ring_scheduled());

@@ -12,6 +12,7 @@ use super::delay::{nq_pick, sed_pick};
 use super::failover::{fo_pick, ovf_pick};
 use super::hashing::{HashInput, dh_pick, dh_table, sh_pick, sh_table};
 use super::least::{lc_pick, wlc_pick};
+use super::maglev::{MaglevDest, mh_pick, mh_table};
 use super::ring::{self, RingError, RingProgram};
 use super::rr::RoundRobin;
 use super::wrr::WeightedRoundRobin;
@@ -39,6 +40,9 @@ pub enum Scheduler {
     SourceHashing,
     /// `dh`: likewise.
     DestinationHashing,
+    /// `mh`: its table depends on the destinations' addresses and last weights, which the
+    /// service keeps; [`SchedService::pick_for`] and [`SchedService::hash_table`] use them.
+    MaglevHashing,
 }
 
 /// The service flags the hashing schedulers read (`-b sh-port,sh-fallback`).
@@ -64,6 +68,7 @@ impl Scheduler {
             SchedulerKind::Ovf => Ok(Self::WeightedOverflow),
             SchedulerKind::Sh => Ok(Self::SourceHashing),
             SchedulerKind::Dh => Ok(Self::DestinationHashing),
+            SchedulerKind::Mh => Ok(Self::MaglevHashing),
             other => Err(SchedError::Unsupported(other)),
         }
     }
@@ -81,6 +86,7 @@ impl Scheduler {
             Self::WeightedOverflow => SchedulerKind::Ovf,
             Self::SourceHashing => SchedulerKind::Sh,
             Self::DestinationHashing => SchedulerKind::Dh,
+            Self::MaglevHashing => SchedulerKind::Mh,
         }
     }
 
@@ -98,6 +104,9 @@ impl Scheduler {
             Self::WeightedOverflow => ovf_pick(dests),
             Self::SourceHashing => sh_pick(&sh_table(dests), dests, input, flags.port, flags.fallback),
             Self::DestinationHashing => dh_pick(&dh_table(dests), dests, input),
+            // The list alone does not say where the destinations are: see
+            // SchedService::pick_for.
+            Self::MaglevHashing => None,
         }
     }
 
@@ -132,7 +141,8 @@ impl Scheduler {
             | Self::WeightedFailover
             | Self::WeightedOverflow
             | Self::SourceHashing
-            | Self::DestinationHashing => {}
+            | Self::DestinationHashing
+            | Self::MaglevHashing => {}
         }
     }
 }
@@ -161,6 +171,9 @@ pub enum SchedError {
 pub struct SchedService {
     dests: Vec<SchedDest>,
     sched: Scheduler,
+    /// What `mh` needs besides the list, by destination id: address and port (host order, as
+    /// given to [`SchedService::locate`]) and `last_weight`.
+    maglev: Vec<MaglevDest>,
 }
 
 impl SchedService {
@@ -169,6 +182,7 @@ impl SchedService {
         Ok(Self {
             dests: Vec::new(),
             sched: Scheduler::init(kind, &[])?,
+            maglev: Vec::new(),
         })
     }
 
@@ -201,6 +215,8 @@ impl SchedService {
             return Err(SchedError::DuplicateDest(dest.id));
         }
         self.dests.insert(0, dest);
+        self.maglev.retain(|m| m.id != dest.id);
+        self.maglev.push(MaglevDest { id: dest.id, addr: 0, port: 0, last_weight: dest.weight });
         self.sched.on_add_dest(&self.dests);
         Ok(())
     }
@@ -213,6 +229,10 @@ impl SchedService {
         }
         let at = self.index_of(id)?;
         self.dests[at].weight = weight;
+        // `last_weight` keeps the latest weight above 0, so that quiescing reshuffles nothing.
+        if weight != 0 {
+            self.maglev.iter_mut().filter(|m| m.id == id).for_each(|m| m.last_weight = weight);
+        }
         self.sched.on_upd_dest(&self.dests);
         Ok(())
     }
@@ -221,7 +241,19 @@ impl SchedService {
     pub fn del_dest(&mut self, id: u32) -> Result<(), SchedError> {
         let at = self.index_of(id)?;
         self.dests.remove(at);
+        self.maglev.retain(|m| m.id != id);
         self.sched.on_del_dest(&self.dests, id, at);
+        Ok(())
+    }
+
+    /// Where destination `id` is (address and port, host order), which `mh` hashes to place
+    /// it in its table.
+    pub fn locate(&mut self, id: u32, addr: u32, port: u16) -> Result<(), SchedError> {
+        self.index_of(id)?;
+        for m in self.maglev.iter_mut().filter(|m| m.id == id) {
+            m.addr = addr;
+            m.port = port;
+        }
         Ok(())
     }
 
@@ -248,15 +280,28 @@ impl SchedService {
 
     /// Schedules one new connection whose first packet is `input`, on a service with `flags`.
     pub fn pick_for(&mut self, input: &HashInput, flags: HashFlags) -> Option<u32> {
+        if self.sched == Scheduler::MaglevHashing {
+            let table = mh_table(&self.maglev_list());
+            return mh_pick(&table, &self.dests, input.saddr, input.sport, flags.port, flags.fallback);
+        }
         self.sched.pick(&self.dests, input, flags)
     }
 
-    /// The 256-bucket table of `sh` or `dh` for the current list (empty without
-    /// destinations), or `None` for the other schedulers.
+    /// The destinations as `mh` sees them, in list order.
+    fn maglev_list(&self) -> Vec<MaglevDest> {
+        self.dests
+            .iter()
+            .filter_map(|d| self.maglev.iter().find(|m| m.id == d.id).copied())
+            .collect()
+    }
+
+    /// The table of `sh` or `dh` (256 buckets) or `mh` (4093 positions) for the current list
+    /// (empty without destinations), or `None` for the other schedulers.
     pub fn hash_table(&self) -> Option<Vec<u32>> {
         match self.sched {
             Scheduler::SourceHashing => Some(sh_table(&self.dests)),
             Scheduler::DestinationHashing => Some(dh_table(&self.dests)),
+            Scheduler::MaglevHashing => Some(mh_table(&self.maglev_list())),
             _ => None,
         }
     }
@@ -350,9 +395,10 @@ mod tests {
         assert_eq!(svc.del_dest(9), Err(SchedError::NoSuchDest(9)));
         assert_eq!(svc.set_overloaded(9, true), Err(SchedError::NoSuchDest(9)));
         assert_eq!(
-            SchedService::new(SchedulerKind::Mh),
-            Err(SchedError::Unsupported(SchedulerKind::Mh))
+            SchedService::new(SchedulerKind::Lblc),
+            Err(SchedError::Unsupported(SchedulerKind::Lblc))
         );
+        assert_eq!(svc.locate(9, 1, 80), Err(SchedError::NoSuchDest(9)));
     }
 
     #[test]
