@@ -509,3 +509,23 @@ fn dh_sends_a_virtual_address_to_one_real() {
     };
     assert_eq!(cluster.answers(4), vec![want.to_owned(); 4], "dh ignores weights and the client");
 }
+
+#[test]
+fn twos_spreads_by_weighted_random_draws() {
+    if !root_or_skip("twos_spreads_by_weighted_random_draws") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s twos",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]);
+    // Closed connections leave InActConn behind, which twos weighs: both reals answer. (Every
+    // one of 16 on the same real has a probability far below 1e-3.)
+    let answers = cluster.answers(16);
+    assert!(count(&answers, W1) > 0 && count(&answers, W2) > 0, "{answers:?}");
+    // Quiesced, a real is never drawn.
+    cluster.configure(&["-e -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 0"]);
+    assert_eq!(cluster.answers(6), vec![W1.to_owned(); 6]);
+}

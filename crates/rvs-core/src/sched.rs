@@ -22,6 +22,7 @@ pub mod hashing;
 mod kind;
 pub mod least;
 pub mod maglev;
+pub mod twos;
 pub mod ring;
 mod rr;
 mod service;

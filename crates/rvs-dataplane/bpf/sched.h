@@ -291,6 +291,98 @@ static __always_inline int sched_maglev(struct RvsSvc *svc, struct pkt *p, __u32
 	return 0;
 }
 
+/* twos (ip_vs_twos.c): two destinations drawn at random in proportion to their weights, the
+ * less loaded (overhead / weight) of the two wins. A first pass sums the weights, a second
+ * walks the draws down the list as the kernel does. */
+struct twos_walk {
+	__u32 list_off;
+	__s32 total;
+	__s32 rw1, rw2;
+	__s32 w1, w2;		/* -1 until drawn */
+	__s32 o1, o2;		/* overheads, the kernel's int */
+	__u32 d1, d2;
+	__u32 last;		/* the last available destination */
+	__u32 found;
+};
+
+/* The destination at list position i if it may be drawn: its slot, weight and overhead. */
+static __always_inline int twos_entry(struct twos_walk *w, __u32 i, __u32 *slot_out, __s32 *weight,
+				      __s32 *overhead)
+{
+	__u32 idx = w->list_off + i, *slot;
+	struct RvsDestConns *dc;
+	struct RvsDest *d;
+
+	slot = bpf_map_lookup_elem(&pool, &idx);
+	if (!slot)
+		return -1;
+	d = bpf_map_lookup_elem(&dests, slot);
+	dc = bpf_map_lookup_elem(&dest_conns, slot);
+	if (!d || !dc || !dest_eligible(d))
+		return -1;
+	*slot_out = *slot;
+	*weight = READ_ONCE(d->weight);
+	*overhead = (READ_ONCE(dc->active) << 8) + READ_ONCE(dc->inactive);
+	return 0;
+}
+
+static long twos_sum_step(__u32 i, void *ctx)
+{
+	struct twos_walk *w = ctx;
+	__s32 weight, overhead;
+	__u32 slot;
+
+	if (twos_entry(w, i, &slot, &weight, &overhead) < 0)
+		return 0;
+	w->total += weight;
+	w->last = slot;
+	w->found = 1;
+	return 0;
+}
+
+static long twos_draw_step(__u32 i, void *ctx)
+{
+	struct twos_walk *w = ctx;
+	__s32 weight, overhead;
+	__u32 slot;
+
+	if (twos_entry(w, i, &slot, &weight, &overhead) < 0)
+		return 0;
+	w->rw1 -= weight;
+	w->rw2 -= weight;
+	if (w->rw1 <= 0 && w->w1 == -1) {
+		w->d1 = slot;
+		w->w1 = weight;
+		w->o1 = overhead;
+	}
+	if (w->rw2 <= 0 && w->w2 == -1) {
+		w->d2 = slot;
+		w->w2 = weight;
+		w->o2 = overhead;
+	}
+	return w->w1 != -1 && w->w2 != -1;
+}
+
+static __always_inline int sched_twos(struct RvsSvc *svc, __u32 *dest)
+{
+	struct twos_walk w = { .list_off = svc->list_off, .w1 = -1, .w2 = -1 };
+	__u32 n = svc->list_len, modulus;
+
+	if (n > RVS_MAX_SVC_DESTS)
+		n = RVS_MAX_SVC_DESTS;
+	bpf_loop(n, twos_sum_step, &w, 0);
+	if (!w.found)
+		return -1;
+	modulus = (__u32)w.total + 1;
+	w.rw1 = (__s32)(bpf_get_prandom_u32() % modulus);
+	w.rw2 = (__s32)(bpf_get_prandom_u32() % modulus);
+	bpf_loop(n, twos_draw_step, &w, 0);
+	*dest = w.w1 != -1 ? w.d1 : w.last;
+	if (w.w2 != -1 && w.w2 * w.o1 > w.w1 * w.o2)
+		*dest = w.d2;
+	return 0;
+}
+
 /* Pick a destination slot for a new connection; -1 when none is available. */
 static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
@@ -309,6 +401,8 @@ static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *de
 		return sched_hash(svc, p, dest);
 	case RVS_SCHED_MH:
 		return sched_maglev(svc, p, dest);
+	case RVS_SCHED_TWOS:
+		return sched_twos(svc, dest);
 	default:
 		return -1;
 	}

@@ -134,6 +134,9 @@ pub enum RvsSched {
     /// Maglev hashing: a 4093-position table (in the ring's place) indexed by SipHash-1-3 of
     /// the source address (and port, `RVS_SVC_F_HASH_PORT`) with the kernel's fixed key.
     Mh = 10,
+    /// Weighted random power of two choices: two destinations drawn by weight, the one with
+    /// the smaller overhead / weight wins.
+    Twos = 11,
 }
 
 /// `RvsSvc::flags`: an unusable bucket sends the search around the table (`sh-fallback`,

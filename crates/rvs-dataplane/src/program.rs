@@ -41,6 +41,8 @@ pub enum SchedSpec {
     Fo,
     /// Weighted overflow over `dests`.
     Ovf,
+    /// Weighted random power of two choices over `dests`.
+    Twos,
     /// Source hashing over a 256-bucket `table` of destination slots (empty: no destination),
     /// hashing the source port too with `port`, walking the table from an unusable bucket with
     /// `fallback`.
@@ -285,6 +287,7 @@ impl Programmer {
             SchedSpec::Nq => (RvsSched::Nq, &[][..], None),
             SchedSpec::Fo => (RvsSched::Fo, &[][..], None),
             SchedSpec::Ovf => (RvsSched::Ovf, &[][..], None),
+            SchedSpec::Twos => (RvsSched::Twos, &[][..], None),
             SchedSpec::SourceHash { table, port, fallback } => {
                 flags = u32::from(*port) * RVS_SVC_F_HASH_PORT + u32::from(*fallback) * RVS_SVC_F_HASH_FALLBACK;
                 (RvsSched::Sh, &table[..], None)

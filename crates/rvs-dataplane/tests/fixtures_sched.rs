@@ -15,6 +15,7 @@ use common::*;
 use rvs_core::sched::{
     HashFlags, SchedDest, SchedService, SchedulerKind, delay::nq_pick, delay::sed_pick,
     failover::fo_pick, failover::ovf_pick, hashing::HashInput, least::lc_pick, least::wlc_pick,
+    twos::twos_pick,
 };
 use rvs_dataplane::{
     abi::*,
@@ -235,4 +236,43 @@ fn mh_matches_the_kernels_rule() {
 fn dh_matches_the_kernels_rule() {
     require_root!();
     compare_hashing(SchedulerKind::Dh, 0xd4);
+}
+
+/// twos draws at random: the program's pick must be one the kernel's rule can give for some
+/// pair of draws (one draw landing on each destination's share of the weights), and none only
+/// when the rule gives none.
+#[test]
+fn twos_picks_what_some_pair_of_draws_gives() {
+    require_root!();
+    let mut env = Env::empty();
+    for slot in 1..=MAX_DESTS {
+        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
+    }
+    let mut rng = Rng(0x2205);
+    let mut both_seen = 0;
+    for case in 0..CASES {
+        let dests = generate(&mut rng);
+        program(&mut env, &dests, SchedSpec::Twos);
+        // The smallest draw that lands on each available destination: 0, then each prefix sum
+        // of the weights before it, plus one.
+        let mut draws = vec![0u32];
+        let mut prefix = 0u32;
+        for d in dests.iter().filter(|d| d.is_available()) {
+            if prefix > 0 {
+                draws.push(prefix + 1);
+            }
+            prefix += d.weight as u32;
+        }
+        let possible: std::collections::BTreeSet<Option<u32>> =
+            draws.iter().flat_map(|&a| draws.iter().map(move |&b| (a, b))).map(|(a, b)| twos_pick(&dests, a, b)).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..4u16 {
+            let got = scheduled(&env, 30000 + case as u16 * 4 + n);
+            assert!(possible.contains(&got), "twos, case {case}: {got:?} not among {possible:?}: {dests:?}");
+            seen.insert(got);
+        }
+        both_seen += u32::from(seen.len() > 1);
+    }
+    // Draws differ from connection to connection.
+    assert!(both_seen > CASES / 10, "twos: only {both_seen} lists gave two different picks");
 }

@@ -389,6 +389,7 @@ impl Plane {
                 SchedulerKind::Nq => SchedSpec::Nq,
                 SchedulerKind::Fo => SchedSpec::Fo,
                 SchedulerKind::Ovf => SchedSpec::Ovf,
+                SchedulerKind::Twos => SchedSpec::Twos,
                 SchedulerKind::Sh => SchedSpec::SourceHash {
                     table: s.hash_table().unwrap_or_default(),
                     port: plane.hash_flags.port,

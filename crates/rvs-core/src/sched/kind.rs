@@ -97,6 +97,7 @@ impl SchedulerKind {
                 | Self::Sh
                 | Self::Dh
                 | Self::Mh
+                | Self::Twos
         )
     }
 
@@ -181,7 +182,8 @@ mod tests {
                 SchedulerKind::Nq,
                 SchedulerKind::Fo,
                 SchedulerKind::Ovf,
-                SchedulerKind::Mh
+                SchedulerKind::Mh,
+                SchedulerKind::Twos
             ]
         );
         assert!(SchedulerKind::Wrr.is_ring_scheduled());

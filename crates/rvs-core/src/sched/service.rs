@@ -13,6 +13,7 @@ use super::failover::{fo_pick, ovf_pick};
 use super::hashing::{HashInput, dh_pick, dh_table, sh_pick, sh_table};
 use super::least::{lc_pick, wlc_pick};
 use super::maglev::{MaglevDest, mh_pick, mh_table};
+use super::twos::twos_pick;
 use super::ring::{self, RingError, RingProgram};
 use super::rr::RoundRobin;
 use super::wrr::WeightedRoundRobin;
@@ -43,6 +44,8 @@ pub enum Scheduler {
     /// `mh`: its table depends on the destinations' addresses and last weights, which the
     /// service keeps; [`SchedService::pick_for`] and [`SchedService::hash_table`] use them.
     MaglevHashing,
+    /// `twos` (stateless, random).
+    PowerOfTwoChoices,
 }
 
 /// The service flags the hashing schedulers read (`-b sh-port,sh-fallback`).
@@ -69,6 +72,7 @@ impl Scheduler {
             SchedulerKind::Sh => Ok(Self::SourceHashing),
             SchedulerKind::Dh => Ok(Self::DestinationHashing),
             SchedulerKind::Mh => Ok(Self::MaglevHashing),
+            SchedulerKind::Twos => Ok(Self::PowerOfTwoChoices),
             other => Err(SchedError::Unsupported(other)),
         }
     }
@@ -87,6 +91,7 @@ impl Scheduler {
             Self::SourceHashing => SchedulerKind::Sh,
             Self::DestinationHashing => SchedulerKind::Dh,
             Self::MaglevHashing => SchedulerKind::Mh,
+            Self::PowerOfTwoChoices => SchedulerKind::Twos,
         }
     }
 
@@ -107,6 +112,9 @@ impl Scheduler {
             // The list alone does not say where the destinations are: see
             // SchedService::pick_for.
             Self::MaglevHashing => None,
+            // Random in the kernel and in the data plane; here both draws are 0 (the first
+            // available destination's weight range): see twos_pick for chosen draws.
+            Self::PowerOfTwoChoices => twos_pick(dests, 0, 0),
         }
     }
 
@@ -142,7 +150,8 @@ impl Scheduler {
             | Self::WeightedOverflow
             | Self::SourceHashing
             | Self::DestinationHashing
-            | Self::MaglevHashing => {}
+            | Self::MaglevHashing
+            | Self::PowerOfTwoChoices => {}
         }
     }
 }
