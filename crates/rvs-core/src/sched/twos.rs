@@ -19,7 +19,7 @@ use super::dest::SchedDest;
 pub fn twos_pick(dests: &[SchedDest], r1: u32, r2: u32) -> Option<u32> {
     let available = || dests.iter().filter(|d| d.is_available());
     let total: i32 = available().map(|d| d.weight).fold(0, i32::wrapping_add);
-    let last = available().last()?;
+    let last = available().next_back()?;
     let modulus = total.wrapping_add(1) as u32;
     let (mut rw1, mut rw2) = ((r1 % modulus) as i32, (r2 % modulus) as i32);
     let mut choice1: Option<&SchedDest> = None;
