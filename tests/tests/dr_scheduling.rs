@@ -529,3 +529,28 @@ fn twos_spreads_by_weighted_random_draws() {
     cluster.configure(&["-e -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 0"]);
     assert_eq!(cluster.answers(6), vec![W1.to_owned(); 6]);
 }
+
+#[test]
+fn an_upper_threshold_overloads_a_real_until_it_is_raised() {
+    if !root_or_skip("an_upper_threshold_overloads_a_real_until_it_is_raised") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s fo",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g -w 1",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 2 -x 1",
+    ]);
+    // fo sends everything to webserver2 (the heaviest); its first connection brings it to its
+    // threshold of 1.
+    let (held, first) = hold(&cluster);
+    assert_eq!(first, W2);
+    // Overloaded, it is failed over from.
+    for i in 0..3 {
+        short_to(&cluster, W1, &format!("request {i} while webserver2 is at its threshold"));
+    }
+    // Raising the threshold (-e -x 5) ends the overload, as in IPVS.
+    cluster.configure(&["-e -t 192.168.0.100:80 -r 192.168.0.22:80 -g -w 2 -x 5"]);
+    short_to(&cluster, W2, "after -x 5");
+    drop(held);
+}

@@ -65,6 +65,33 @@ static __always_inline void dest_conns_add(struct RvsConn *c, int active, int n)
 		__sync_fetch_and_add(&dc->inactive, n);
 }
 
+/* IPVS's connection thresholds (ip_vs_bind_dest, ip_vs_unbind_dest): binding a connection that
+ * brings ActiveConn + InActConn to the upper threshold overloads the destination; unbinding one
+ * that leaves fewer than the lower threshold (or than 3/4 of the upper one when there is no
+ * lower one, or in any case when there is neither) ends the overload. */
+static __always_inline void dest_thresholds(struct RvsConn *c, int bound)
+{
+	__u32 dest = c->dest, u, l;
+	struct RvsDestConns *dc = bpf_map_lookup_elem(&dest_conns, &dest);
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &dest);
+	__s64 total;
+
+	if (!dc || !d || READ_ONCE(d->generation) != c->dest_gen)
+		return;
+	u = READ_ONCE(d->u_threshold);
+	l = READ_ONCE(d->l_threshold);
+	total = (__s64)READ_ONCE(dc->active) + READ_ONCE(dc->inactive);
+	if (bound) {
+		if (u && total >= u && !READ_ONCE(dc->overload))
+			WRITE_ONCE(dc->overload, 1);
+		return;
+	}
+	if (!READ_ONCE(dc->overload))
+		return;
+	if (l ? total < l : (u ? total * 4 < (__s64)u * 3 : 1))
+		WRITE_ONCE(dc->overload, 0);
+}
+
 /* Expire an entry seen in state `seen`. Returns 1 if this call did it (and took the count back),
  * 0 if another CPU changed the entry first. */
 static __always_inline int conn_kill(struct RvsConfig *cfg, struct RvsConn *c, __u8 proto,
@@ -73,6 +100,7 @@ static __always_inline int conn_kill(struct RvsConfig *cfg, struct RvsConn *c, _
 	if (__sync_val_compare_and_swap(&c->state, seen, RVS_CONN_DEAD) != seen)
 		return 0;
 	dest_conns_add(c, conn_active(cfg, proto, seen), -1);
+	dest_thresholds(c, 0);
 	return 1;
 }
 
@@ -222,6 +250,7 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 
 	if (bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST) == 0) {
 		dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
+		dest_thresholds(fresh, 1);
 		counters_conn(&svc_stats, READ_ONCE(d->svc));
 		counters_conn(&dest_stats, dest);
 		count(RVS_STAT_CONN_CREATED);

@@ -12,12 +12,15 @@
 /* How many ring entries to try when the picked one became unusable since the ring was built. */
 #define RING_TRIES 8
 
-static __always_inline int dest_eligible(struct RvsDest *d)
+/* Whether destination `slot` may take a new connection: in a service, weight above 0, not
+ * overloaded (by the daemon, or by its connection thresholds). */
+static __always_inline int dest_eligible(__u32 slot, struct RvsDest *d)
 {
+	struct RvsDestConns *dc = bpf_map_lookup_elem(&dest_conns, &slot);
 	__u8 flags = READ_ONCE(d->flags);
 
 	return (flags & RVS_DEST_F_AVAILABLE) && !(flags & RVS_DEST_F_OVERLOAD) &&
-	       READ_ONCE(d->weight) > 0;
+	       READ_ONCE(d->weight) > 0 && !(dc && READ_ONCE(dc->overload));
 }
 
 static __always_inline int sched_ring(struct RvsSvc *svc, __u32 *dest)
@@ -42,7 +45,7 @@ static __always_inline int sched_ring(struct RvsSvc *svc, __u32 *dest)
 			return -1;
 		d = bpf_map_lookup_elem(&dests, slot);
 		/* Only a ring older than a weight or availability change meets an unusable entry. */
-		if (d && dest_eligible(d)) {
+		if (d && dest_eligible(*slot, d)) {
 			*dest = *slot;
 			return 0;
 		}
@@ -94,7 +97,7 @@ static long scan_step(__u32 i, void *ctx)
 	dest = *slot;
 	d = bpf_map_lookup_elem(&dests, &dest);
 	dc = bpf_map_lookup_elem(&dest_conns, &dest);
-	if (!d || !dc || !dest_eligible(d))
+	if (!d || !dc || !dest_eligible(dest, d))
 		return 0;
 	active = READ_ONCE(dc->active);
 	weight = READ_ONCE(d->weight);
@@ -166,7 +169,7 @@ static __always_inline int hash_usable(const struct RvsSvc *svc, __u32 b)
 	if (!slot)
 		return -1;
 	d = bpf_map_lookup_elem(&dests, slot);
-	if (!d || !dest_eligible(d))
+	if (!d || !dest_eligible(*slot, d))
 		return -1;
 	return (int)*slot;
 }
@@ -318,7 +321,7 @@ static __always_inline int twos_entry(struct twos_walk *w, __u32 i, __u32 *slot_
 		return -1;
 	d = bpf_map_lookup_elem(&dests, slot);
 	dc = bpf_map_lookup_elem(&dest_conns, slot);
-	if (!d || !dc || !dest_eligible(d))
+	if (!d || !dc || !dest_eligible(*slot, d))
 		return -1;
 	*slot_out = *slot;
 	*weight = READ_ONCE(d->weight);

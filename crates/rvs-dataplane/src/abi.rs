@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 4;
+pub const RVS_ABI_VERSION: u32 = 5;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -207,6 +207,12 @@ pub struct RvsDest {
     pub tun_type: u8,
     /// `RVS_TUN_F_*` (tunnels only).
     pub tun_flags: u8,
+    /// Upper connection threshold (`-x`), 0 for none: binding a connection that brings
+    /// ActiveConn + InActConn to it overloads the destination (`RvsDestConns::overload`).
+    pub u_threshold: u32,
+    /// Lower connection threshold (`-y`), 0 for none: unbinding one below it ends the overload
+    /// (below 3/4 of the upper threshold when there is no lower one).
+    pub l_threshold: u32,
     /// Always zero.
     pub pad: u32,
 }
@@ -221,8 +227,9 @@ pub struct RvsDestConns {
     pub inactive: i32,
     /// Persistence templates bound to this destination (PersistConn).
     pub persist: i32,
-    /// Always zero.
-    pub pad: i32,
+    /// 1 while the connection thresholds hold the destination overloaded (the kernel's
+    /// `IP_VS_DEST_F_OVERLOAD` as `ip_vs_bind_dest`/`ip_vs_unbind_dest` set and clear it).
+    pub overload: i32,
 }
 
 /// Where and how to send a frame to a next hop (`neighs`, mmapable).
@@ -557,7 +564,7 @@ impl RvsStat {
 const _: () = {
     assert!(core::mem::size_of::<RvsSvcKey>() == 8);
     assert!(core::mem::size_of::<RvsSvc>() == 32);
-    assert!(core::mem::size_of::<RvsDest>() == 32);
+    assert!(core::mem::size_of::<RvsDest>() == 40);
     assert!(core::mem::size_of::<RvsDestConns>() == 16);
     assert!(core::mem::size_of::<RvsNeigh>() == 32);
     assert!(core::mem::size_of::<RvsSchedState>() == 64);

@@ -107,6 +107,17 @@ pub struct DestSpec {
     pub neigh: u32,
     /// Encapsulation for tunnelled destinations (`RVS_FWD_TUNNEL`).
     pub tunnel: TunnelSpec,
+    /// Connection thresholds (`-x`, `-y`).
+    pub thresholds: Thresholds,
+}
+
+/// A destination's connection thresholds; 0 for none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Upper threshold (`-x`).
+    pub upper: u32,
+    /// Lower threshold (`-y`).
+    pub lower: u32,
 }
 
 /// How a tunnelled destination's packets are encapsulated.
@@ -194,6 +205,8 @@ impl Programmer {
                 tun_port: spec.tunnel.port.to_be(),
                 tun_type: spec.tunnel.kind,
                 tun_flags: spec.tunnel.flags,
+                u_threshold: spec.thresholds.upper,
+                l_threshold: spec.thresholds.lower,
                 pad: 0,
             },
         );
@@ -214,6 +227,15 @@ impl Programmer {
             .ok_or_else(range)?
             .store(spec.tunnel.word(), Ordering::Release);
         dests.atomic_u8(slot, |d| unsafe { &raw mut (*d).flags }).ok_or_else(range)?.store(dest_flags(spec), Ordering::Release);
+        // As __ip_vs_update_dest: removing the upper threshold or raising it ends an overload.
+        let upper = dests.atomic_u32(slot, |d| unsafe { &raw mut (*d).u_threshold }).ok_or_else(range)?;
+        let old_upper = upper.swap(spec.thresholds.upper, Ordering::AcqRel);
+        dests.atomic_u32(slot, |d| unsafe { &raw mut (*d).l_threshold }).ok_or_else(range)?.store(spec.thresholds.lower, Ordering::Release);
+        if (spec.thresholds.upper == 0 || spec.thresholds.upper > old_upper)
+            && let Some(o) = dp.maps.dest_conns.atomic_i32(slot, |c| unsafe { &raw mut (*c).overload })
+        {
+            o.store(0, Ordering::Release);
+        }
         Ok(())
     }
 

@@ -550,7 +550,7 @@ fn the_directors_tunnels_come_back_out_as_the_clients_packets() {
         let env = Env::dr_cluster();
         for (slot, addr, neigh) in [(D_WS2, rs2, 2), (D_WS1, rs1, 1)] {
             let tunnel = TunnelSpec { kind, port, flags };
-            let spec = DestSpec { addr, port: 80, fwd: RVS_FWD_TUNNEL, weight: 1, overloaded: false, svc: SVC_TCP, neigh, tunnel };
+            let spec = DestSpec { addr, port: 80, fwd: RVS_FWD_TUNNEL, weight: 1, overloaded: false, svc: SVC_TCP, neigh, tunnel, thresholds: Default::default() };
             env.prog.install_dest(env.dp(), slot, &spec).expect("tunnel dest");
         }
         for payload in [&b""[..], b"GET / HTTP/1.0\r\n\r\n", &[0xa5; 999][..]] {

@@ -47,6 +47,7 @@ fn nat_env(ns: &TestNetns) -> NatEnv {
         svc: SVC,
         neigh: 0,
         tunnel: TunnelSpec::default(),
+        thresholds: Default::default(),
     };
     env.prog.install_dest(env.dp(), D1, &spec).expect("dest");
     env.prog.install_dest(env.dp(), D1 + 1, &DestSpec { svc: SVC + 1, ..spec }).expect("dest");

@@ -19,7 +19,7 @@ use rvs_core::sched::{
 };
 use rvs_dataplane::{
     abi::*,
-    program::{SchedSpec, ServiceSpec},
+    program::{SchedSpec, ServiceSpec, Thresholds},
 };
 use rvs_wire::{builder::FrameBuilder, tcp::TcpFlags};
 
@@ -275,4 +275,45 @@ fn twos_picks_what_some_pair_of_draws_gives() {
     }
     // Draws differ from connection to connection.
     assert!(both_seen > CASES / 10, "twos: only {both_seen} lists gave two different picks");
+}
+
+/// `-x`/`-y`: binding the connection that reaches the upper threshold overloads the real
+/// server (no scheduler picks it), and only the connection expiring that brings the count below
+/// the lower threshold (or 3/4 of the upper one) ends it, as ip_vs_bind_dest and
+/// ip_vs_unbind_dest do. Raising the upper threshold ends it at once (__ip_vs_update_dest).
+#[test]
+fn connection_thresholds_overload_and_release_a_real() {
+    require_root!();
+    let mut env = Env::dr_cluster();
+    let mut cfg = env.dp().maps.config.read(0).expect("config");
+    cfg.tcp_timeout_ns[3] = 1_000_000_000; // SYN_RECV: 1 s, so that connections can expire
+    env.prog.set_config(env.dp(), &cfg);
+    let mut ws2 = Env::dest_spec(WS2, 80, SVC_TCP, 2, 1);
+    ws2.thresholds = Thresholds { upper: 2, lower: 1 };
+    env.prog.update_dest(env.dp(), D_WS2, &ws2).expect("thresholds");
+    env.service(SVC_TCP, 80, 6, SchedSpec::Lc, vec![D_WS2, D_WS1]);
+    let syn = |sport: u16| FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, VIP, sport, 80, TcpFlags::SYN, b"").build();
+    let to = |env: &Env, sport: u16| {
+        let (_, out) = env.run(&syn(sport));
+        if out[0..6] == WS2_MAC { "ws2" } else { "ws1" }
+    };
+    // lc: ws2 (head), ws1, ws2 again (tie): ws2 now holds 2 = its upper threshold.
+    let picks: Vec<&str> = (0..3).map(|i| to(&env, 51000 + i)).collect();
+    assert_eq!(picks, ["ws2", "ws1", "ws2"]);
+    assert_eq!(env.conns_of(D_WS2).overload, 1);
+    // Overloaded, ws2 is passed over although it is the head and ties.
+    let picks: Vec<&str> = (3..5).map(|i| to(&env, 51000 + i)).collect();
+    assert_eq!(picks, ["ws1", "ws1"]);
+    // Raising the threshold ends the overload at once.
+    ws2.thresholds.upper = 3;
+    env.prog.update_dest(env.dp(), D_WS2, &ws2).expect("raise");
+    assert_eq!(env.conns_of(D_WS2).overload, 0);
+    assert_eq!(to(&env, 51005), "ws2");
+    assert_eq!(env.conns_of(D_WS2).overload, 1, "3 of 3");
+    // Everything expires: unbinding ws2's last connection (0 < lower threshold 1) ends it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    env.dp().sweep().expect("sweep");
+    assert_eq!(env.conns_of(D_WS2).active + env.conns_of(D_WS2).inactive, 0);
+    assert_eq!(env.conns_of(D_WS2).overload, 0);
+    assert_eq!(to(&env, 51006), "ws2");
 }

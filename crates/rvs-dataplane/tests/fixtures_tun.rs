@@ -20,7 +20,7 @@ const RS1: Ipv4Addr = Ipv4Addr::new(10, 20, 0, 11);
 
 fn tunnel_to(env: &Env, tunnel: TunnelSpec) {
     for (slot, addr, neigh) in [(D_WS2, RS2, 2), (D_WS1, RS1, 1)] {
-        let spec = DestSpec { addr, port: 80, fwd: RVS_FWD_TUNNEL, weight: 1, overloaded: false, svc: SVC_TCP, neigh, tunnel };
+        let spec = DestSpec { addr, port: 80, fwd: RVS_FWD_TUNNEL, weight: 1, overloaded: false, svc: SVC_TCP, neigh, tunnel, thresholds: Default::default() };
         env.prog.install_dest(env.dp(), slot, &spec).expect("tunnel dest");
     }
 }

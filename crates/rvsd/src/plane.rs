@@ -23,7 +23,7 @@ use rvs_dataplane::{
     Dataplane, DataplaneError,
     abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL, RVS_FWD_MASQ, RVS_FWD_TUNNEL, RVS_TUN_F_CSUM, RVS_TUN_F_REMCSUM, RVS_TUN_GRE, RVS_TUN_GUE, RVS_TUN_IPIP},
     neigh::Resolver,
-    program::{DestSpec, Programmer, SchedSpec, ServiceSpec, TunnelSpec},
+    program::{DestSpec, Programmer, SchedSpec, ServiceSpec, Thresholds, TunnelSpec},
 };
 
 use crate::{nat_host::NatHost, neighbours::Neighbours};
@@ -271,6 +271,7 @@ impl Plane {
             svc: service.0,
             neigh,
             tunnel: if fwd == RVS_FWD_TUNNEL { tunnel_spec(&spec.tunnel) } else { TunnelSpec::default() },
+            thresholds: Thresholds { upper: spec.u_threshold, lower: spec.l_threshold },
         }
     }
 

@@ -119,7 +119,7 @@ impl Env {
     }
 
     pub fn dest_spec(addr: Ipv4Addr, port: u16, svc: u32, neigh: u32, weight: i32) -> DestSpec {
-        DestSpec { addr, port, fwd: RVS_FWD_DROUTE, weight, overloaded: false, svc, neigh, tunnel: TunnelSpec::default() }
+        DestSpec { addr, port, fwd: RVS_FWD_DROUTE, weight, overloaded: false, svc, neigh, tunnel: TunnelSpec::default(), thresholds: Default::default() }
     }
 
     pub fn dest(&mut self, slot: u32, addr: Ipv4Addr, port: u16, svc: u32, neigh: u32, weight: i32) {
