@@ -554,3 +554,32 @@ fn an_upper_threshold_overloads_a_real_until_it_is_raised() {
     short_to(&cluster, W2, "after -x 5");
     drop(held);
 }
+
+#[test]
+fn one_packet_scheduling_keeps_no_udp_connection() {
+    if !root_or_skip("one_packet_scheduling_keeps_no_udp_connection") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -u 192.168.0.100:53 -s rr -o",
+        "-a -u 192.168.0.100:53 -r 192.168.0.11:53 -g",
+        "-a -u 192.168.0.100:53 -r 192.168.0.22:53 -g",
+    ]);
+    // Four datagrams of one flow (no answer is expected: nothing listens on the reals' port 53).
+    let send = "for i in 1 2 3 4; do echo q$i; done | socat -u - UDP-SENDTO:192.168.0.100:53,sourceport=40053";
+    let out = cluster.client().run("sh", ["-c", send], Duration::from_secs(10));
+    assert!(out.as_ref().is_ok_and(|o| o.success()), "{out:?}");
+    let deadline = std::time::Instant::now() + LISTING_WAIT;
+    let stats = loop {
+        let stats = cluster.rvsd.stats();
+        if stats.get("conn_one_packet").copied().unwrap_or(0) >= 1 || std::time::Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(stats.get("conn_one_packet").copied().unwrap_or(0) >= 1, "{stats:?}");
+    assert_eq!(stats.get("conn_created").copied().unwrap_or(0), 0, "{stats:?}");
+    let listing = cluster.rvsd.rvsadm_ok(&["-Lnc"]);
+    assert!(!listing.contains("UDP"), "one-packet datagrams left entries:\n{listing}");
+}

@@ -216,6 +216,23 @@ static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct R
 	return c;
 }
 
+/* A new connection's entry for `p`, bound to destination `dest`. */
+static __always_inline void conn_fill(struct RvsConfig *cfg, struct pkt *p, __u32 dest,
+				      struct RvsDest *d, __u64 now, struct RvsConn *fresh)
+{
+	fresh->last_seen_ns = now;
+	fresh->dest = dest;
+	fresh->dest_gen = READ_ONCE(d->generation);
+	fresh->fwd = READ_ONCE(d->fwd);
+	fresh->daddr = d->addr;
+	fresh->dport = d->port;
+	if (p->proto == IPPROTO_TCP)
+		fresh->state = cfg->tcp_next[input_dir(fresh->fwd)][tcp_row(p->tcp_flags)]
+					    [RVS_TCP_STATE_NONE];
+	else
+		fresh->state = RVS_UDP_STATE;
+}
+
 /* Outcome of conn_create(). */
 enum create_result {
 	CREATED,	/* `fresh` was inserted; forward with it */
@@ -236,18 +253,7 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 {
 	struct RvsConn *c;
 
-	fresh->last_seen_ns = now;
-	fresh->dest = dest;
-	fresh->dest_gen = READ_ONCE(d->generation);
-	fresh->fwd = READ_ONCE(d->fwd);
-	fresh->daddr = d->addr;
-	fresh->dport = d->port;
-	if (p->proto == IPPROTO_TCP)
-		fresh->state = cfg->tcp_next[input_dir(fresh->fwd)][tcp_row(p->tcp_flags)]
-					    [RVS_TCP_STATE_NONE];
-	else
-		fresh->state = RVS_UDP_STATE;
-
+	conn_fill(cfg, p, dest, d, now, fresh);
 	if (bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST) == 0) {
 		dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
 		dest_thresholds(fresh, 1);

@@ -131,6 +131,17 @@ int rvs_director(struct xdp_md *ctx)
 	d = bpf_map_lookup_elem(&dests, &dest);
 	if (!d)
 		return drop(RVS_STAT_DROP_NO_DEST);
+	/* One-packet scheduling (-o): each UDP datagram goes where it is scheduled and leaves no
+	 * entry, as IPVS never hashes its IP_VS_CONN_F_ONE_PACKET connections; each counts as a
+	 * connection in the statistics. (Replies of a NAT service are then not translated, as in
+	 * IPVS.) */
+	if (p.proto == IPPROTO_UDP && (READ_ONCE(svc->flags) & RVS_SVC_F_ONE_PACKET)) {
+		conn_fill(cfg, &p, dest, d, now, &fresh);
+		counters_conn(&svc_stats, READ_ONCE(d->svc));
+		counters_conn(&dest_stats, dest);
+		count(RVS_STAT_CONN_ONE_PACKET);
+		return forward(ctx, cfg, &fresh, &p);
+	}
 	switch (conn_create(cfg, &key, &p, dest, d, now, &fresh, &c)) {
 	case CREATED:
 		return forward(ctx, cfg, &fresh, &p);

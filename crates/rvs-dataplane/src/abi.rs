@@ -144,6 +144,9 @@ pub enum RvsSched {
 pub const RVS_SVC_F_HASH_FALLBACK: u32 = 1;
 /// `RvsSvc::flags`: the source port is hashed with the address (`sh-port`, `mh-port`).
 pub const RVS_SVC_F_HASH_PORT: u32 = 2;
+/// `RvsSvc::flags`: one-packet scheduling (`-o`): every UDP datagram is scheduled on its own
+/// and leaves no connection entry, as IPVS's `IP_VS_CONN_F_ONE_PACKET` connections.
+pub const RVS_SVC_F_ONE_PACKET: u32 = 4;
 
 /// Key of the `services` hash: a virtual address, port and protocol.
 #[repr(C)]
@@ -464,6 +467,8 @@ pub enum RvsStat {
     DropTtlExceeded,
     /// Connection entries created.
     ConnCreated,
+    /// UDP datagrams of one-packet (`-o`) services, each scheduled on its own, no entry kept.
+    ConnOnePacket,
     /// Connection entries replaced by a new connection reusing the same ports.
     ConnReused,
     /// Connection entries expired by a packet arriving after the timeout.
@@ -510,6 +515,7 @@ impl RvsStat {
         RvsStat::PassNatNoConn,
         RvsStat::DropTtlExceeded,
         RvsStat::ConnCreated,
+        RvsStat::ConnOnePacket,
         RvsStat::ConnReused,
         RvsStat::ConnExpiredInline,
         RvsStat::ConnExpiredSweep,
@@ -551,6 +557,7 @@ impl RvsStat {
             RvsStat::PassNatNoConn => "pass_nat_no_conn",
             RvsStat::DropTtlExceeded => "drop_ttl_exceeded",
             RvsStat::ConnCreated => "conn_created",
+            RvsStat::ConnOnePacket => "conn_one_packet",
             RvsStat::ConnReused => "conn_reused",
             RvsStat::ConnExpiredInline => "conn_expired_inline",
             RvsStat::ConnExpiredSweep => "conn_expired_sweep",

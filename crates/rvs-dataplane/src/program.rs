@@ -86,6 +86,8 @@ pub struct ServiceSpec {
     pub sched: SchedSpec,
     /// Destination slots in IPVS's list order (newest first), only those the data plane forwards to.
     pub dests: Vec<u32>,
+    /// One-packet scheduling (`-o`) for UDP.
+    pub one_packet: bool,
 }
 
 /// A real server of a service.
@@ -332,6 +334,9 @@ impl Programmer {
             && let Some(c) = dp.maps.sched.atomic_u64(spec.slot, |s| unsafe { &raw mut (*s).cursor }) {
                 c.store(cursor, Ordering::Release);
             }
+        if spec.one_packet {
+            flags |= RVS_SVC_F_ONE_PACKET;
+        }
         let value = RvsSvc {
             slot: spec.slot,
             sched: sched as u32,

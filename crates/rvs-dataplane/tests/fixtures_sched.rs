@@ -202,7 +202,7 @@ fn compare_hashing(kind: SchedulerKind, seed: u64) {
         // The service on this case's virtual address (dh hashes it). Time moves on between
         // cases, so that the pool regions of earlier tables come free (after their grace).
         let vip = Ipv4Addr::from(input.daddr);
-        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect() };
+        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect(), one_packet: false };
         let dp = env.dp.as_mut().expect("loaded");
         let at = now() + Duration::from_secs(2 * u64::from(case));
         env.prog.install_service(dp, &spec, at).expect("service");
@@ -316,4 +316,40 @@ fn connection_thresholds_overload_and_release_a_real() {
     assert_eq!(env.conns_of(D_WS2).active + env.conns_of(D_WS2).inactive, 0);
     assert_eq!(env.conns_of(D_WS2).overload, 0);
     assert_eq!(to(&env, 51006), "ws2");
+}
+
+/// `-o`: every datagram of a one-packet UDP service is scheduled on its own (rr alternates
+/// even within one flow), no entry is kept, and each counts as a connection.
+#[test]
+fn one_packet_scheduling_schedules_every_datagram() {
+    require_root!();
+    let mut env = Env::dr_cluster();
+    let spec = ServiceSpec {
+        slot: SVC_UDP,
+        addr: VIP,
+        port: 53,
+        proto: 17,
+        sched: SchedSpec::Ring { ring: vec![D_UDP_WS2, D_UDP_WS1], cursor: Some(0) },
+        dests: vec![D_UDP_WS2, D_UDP_WS1],
+        one_packet: true,
+    };
+    let dp = env.dp.as_mut().expect("loaded");
+    env.prog.install_service(dp, &spec, now()).expect("service");
+    let dgram = FrameBuilder::udp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, VIP, 53000, 53, b"query").build();
+    let macs: Vec<bool> = (0..4).map(|_| env.run(&dgram).1[0..6] == WS2_MAC).collect();
+    assert_eq!(macs, [true, false, true, false], "one flow, rr per datagram");
+    assert_eq!(env.dp().connections().expect("conns").len(), 0, "no entry kept");
+    assert_eq!(env.stat(RvsStat::ConnOnePacket), 4);
+    assert_eq!(env.stat(RvsStat::ConnCreated), 0);
+    assert_eq!(env.dp().service_counters(SVC_UDP).expect("counters").conns, 4);
+    assert_eq!(env.conns_of(D_UDP_WS2).inactive + env.conns_of(D_UDP_WS1).inactive, 0);
+    // TCP services ignore the flag: a flow keeps its real server.
+    let tcp = ServiceSpec { slot: SVC_TCP, port: 80, proto: 6, sched: SchedSpec::Ring { ring: vec![D_WS2, D_WS1], cursor: Some(0) }, dests: vec![D_WS2, D_WS1], ..spec };
+    let dp = env.dp.as_mut().expect("loaded");
+    env.prog.install_service(dp, &tcp, now()).expect("service");
+    let syn = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, VIP, 53001, 80, TcpFlags::SYN, b"").build();
+    let ack = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, VIP, 53001, 80, TcpFlags::ACK, b"").build();
+    let (a, b) = (env.run(&syn).1, env.run(&ack).1);
+    assert_eq!(a[0..6], b[0..6]);
+    assert_eq!(env.stat(RvsStat::ConnCreated), 1);
 }

@@ -50,8 +50,10 @@ struct SvcPlane {
     sched: Option<SchedService>,
     /// The ring last installed (rr, wrr).
     program: Option<RingProgram>,
-    /// `-b sh-fallback,sh-port` (sh).
+    /// `-b sh-fallback,sh-port` (sh, mh).
     hash_flags: HashFlags,
+    /// `-o`: one-packet scheduling.
+    one_packet: bool,
 }
 
 /// A real server as installed.
@@ -190,7 +192,7 @@ impl Plane {
         }
         let kind = scheduler_kind(svc, true);
         let sched = kind.and_then(|k| SchedService::new(k).ok());
-        self.services.insert(id, SvcPlane { key, sched, program: None, hash_flags: hash_flags(svc) });
+        self.services.insert(id, SvcPlane { key, sched, program: None, hash_flags: hash_flags(svc), one_packet: svc.flags.one_packet });
     }
 
     fn update_service(&mut self, table: &IpvsTable, id: ServiceId) {
@@ -198,6 +200,7 @@ impl Plane {
         let kind = scheduler_kind(svc, true);
         let Some(plane) = self.services.get_mut(&id) else { return };
         plane.hash_flags = hash_flags(svc);
+        plane.one_packet = svc.flags.one_packet;
         match (kind, plane.sched.as_mut()) {
             (Some(k), Some(s)) => {
                 if let Err(e) = s.set_scheduler(k) {
@@ -405,7 +408,7 @@ impl Plane {
                 _ => SchedSpec::Wlc,
             },
         };
-        let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests };
+        let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests, one_packet: plane.one_packet };
         let now = self.now();
         self.prog.install_service(&mut self.dp, &spec, now)
     }
