@@ -36,6 +36,11 @@ impl DrCluster {
     /// Builds seed 000 with the VIP on the director's `lo` (as `rvs lab` does), starts the
     /// web servers and rvsd. The table is empty. Panics with the reason on failure.
     pub fn start() -> DrCluster {
+        Self::start_with(&[])
+    }
+
+    /// [`DrCluster::start`] with more rvsd options.
+    pub fn start_with(rvsd_args: &[&str]) -> DrCluster {
         crate::bins::require_all();
         let prefix = crate::lab_prefix();
         let seed = Seed000Dr::build(&prefix, DirectorVip::OnLoopback)
@@ -52,7 +57,7 @@ impl DrCluster {
             .collect();
         let socket = socket_path(&prefix);
         let instance = format!("{prefix}-director");
-        let rvsd = Rvsd::start(&seed.director.host, "eth0", &socket, &instance, &[])
+        let rvsd = Rvsd::start(&seed.director.host, "eth0", &socket, &instance, rvsd_args)
             .unwrap_or_else(|e| panic!("starting rvsd on {prefix}-director: {e:#}"));
         DrCluster {
             seed,

@@ -44,6 +44,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = rvs_dataplane::abi::RVS_DEFAULT_CONN_MAX)]
     pub conn_max: u32,
 
+    /// Serve Prometheus metrics (node_exporter's IPVS names) on GET /metrics at this address,
+    /// e.g. 127.0.0.1:9101. Off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+
     /// NAT router: the address the real servers of NAT services use as their gateway, added on
     /// --nat-router-interface while rvsd runs and announced with gratuitous ARP (piranha's
     /// nat_router and nat_nmask).

@@ -115,6 +115,34 @@ impl Director {
         self.plane.refresh_neighbours().await;
     }
 
+    /// The Prometheus metrics page (see `metrics`).
+    pub fn metrics(&self) -> String {
+        let mut services = Vec::new();
+        let mut backends = Vec::new();
+        for svc in self.table.services() {
+            services.push(self.counters.service(svc.id).stats);
+            let [a, b, c, d] = crate::metrics::service_labels(&svc.key);
+            for dest in self.table.dests_of(svc) {
+                let live = self.counters.dest(&self.plane, dest.id);
+                backends.push(crate::metrics::Backend {
+                    labels: [
+                        a.clone(),
+                        b.clone(),
+                        c.clone(),
+                        d.clone(),
+                        ("remote_address", dest.spec.addr.to_string()),
+                        ("remote_port", dest.spec.port.to_string()),
+                    ],
+                    active: live.active_conns,
+                    inactive: live.inactive_conns,
+                    weight: dest.spec.weight.get(),
+                });
+            }
+        }
+        let verdicts: Vec<(String, u64)> = self.verdicts().into_iter().map(|c| (c.name, c.value)).collect();
+        crate::metrics::render(&services, &backends, &verdicts)
+    }
+
     /// The data plane's named verdict counters.
     fn verdicts(&self) -> Vec<NamedCounter> {
         self.plane

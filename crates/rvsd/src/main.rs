@@ -9,6 +9,7 @@ mod director;
 mod host_facts;
 mod housekeeping;
 mod instance;
+mod metrics;
 mod nat_host;
 mod nat_router;
 mod neighbours;
@@ -83,7 +84,21 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let director = Arc::new(Mutex::new(Director::new(Plane::new(dp, resolver))));
 
     let listener = tokio::net::UnixListener::bind(claim.path())
-        .with_context(|| format!("binding {}", claim.path().display()))?;
+        .with_context(|| format!("binding {}", claim.path().display()));
+    let metrics_listener = match args.metrics {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the metrics address {addr}"))),
+        None => None,
+    };
+    // A failure to bind is refused before anything else is set up, and takes the data plane
+    // down with it.
+    let (listener, metrics_listener) = match (listener, metrics_listener.transpose()) {
+        (Ok(l), Ok(m)) => (l, m),
+        (Err(e), _) | (_, Err(e)) => {
+            let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
+            director.into_inner().into_plane().dp.teardown();
+            return Err(e);
+        }
+    };
     restrict_to_owner(claim.path());
     // The NAT router last, once the data plane forwards: real servers start sending their
     // replies here as soon as they hear the gratuitous ARP.
@@ -102,12 +117,17 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
 
     let server = tokio::spawn(server::serve(listener, director.clone()));
     let chores = tokio::spawn(housekeeping::run(director.clone()));
+    let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone())));
     let waited = wait_for_signal().await;
     tracing::info!("stopping");
     server.abort();
     chores.abort();
     let _ = server.await;
     let _ = chores.await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+        let _ = metrics.await;
+    }
     let released = match nat_router {
         Some(router) => router.stop().await,
         None => Ok(()),
