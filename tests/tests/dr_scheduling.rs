@@ -583,3 +583,35 @@ fn one_packet_scheduling_keeps_no_udp_connection() {
     let listing = cluster.rvsd.rvsadm_ok(&["-Lnc"]);
     assert!(!listing.contains("UDP"), "one-packet datagrams left entries:\n{listing}");
 }
+
+#[test]
+fn persistence_keeps_the_client_on_one_real_and_lists_its_template() {
+    if !root_or_skip("persistence_keeps_the_client_on_one_real_and_lists_its_template") {
+        return;
+    }
+    let cluster = DrCluster::start();
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s rr -p 300",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]);
+    // rr alone would alternate; the client's template keeps it on rr's first pick.
+    assert_eq!(cluster.answers(6), vec![W2.to_owned(); 6]);
+    // The template, as ipvsadm lists IPVS's: client port 0, ASSURED once a connection under it
+    // was established, expiring 300 s after its last use.
+    let listing = cluster.rvsd.rvsadm_ok(&["-Lnc"]);
+    let templates: Vec<&str> = listing.lines().filter(|l| l.contains("172.25.254.10:0 ")).collect();
+    assert_eq!(templates.len(), 1, "{listing}");
+    let words: Vec<&str> = templates[0].split_whitespace().collect();
+    assert_eq!(words[0], "TCP", "{listing}");
+    assert!(words[1] == "05:00" || words[1] == "04:59" || words[1] == "04:58", "{listing}");
+    assert_eq!(words[2..], ["ASSURED", "172.25.254.10:0", "192.168.0.100:80", "192.168.0.22:80"], "{listing}");
+    // PersistConn counts it.
+    let persist = cluster.rvsd.rvsadm_ok(&["-Ln", "--persistent-conn"]);
+    let row = persist.lines().find(|l| l.contains("192.168.0.22:80")).unwrap_or_else(|| panic!("{persist}"));
+    assert_eq!(row.split_whitespace().nth(2), Some("1"), "{persist}");
+    // Without persistence, the same client alternates again.
+    cluster.configure(&["-E -t 192.168.0.100:80 -s rr"]);
+    let answers = cluster.answers(4);
+    assert!(count(&answers, W1) == 2 && count(&answers, W2) == 2, "{answers:?}");
+}

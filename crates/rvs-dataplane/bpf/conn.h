@@ -3,12 +3,13 @@
  * A destination's active/inactive counts must stay exact (lc and wlc schedule on them) although
  * several CPUs and the sweeper touch the same entries. The rule: `state` only changes by
  * compare-and-swap, and the one caller whose swap succeeds moves the counts. Expiry is a swap to
- * RVS_CONN_DEAD that takes the entry's count back; a DEAD entry is treated as absent and deleted
- * by whoever meets it next. */
+ * RVS_CONN_DEAD that takes the entry's count back; a DEAD entry is treated as absent, and only
+ * the caller that killed it deletes it. */
 #ifndef RVS_CONN_H
 #define RVS_CONN_H
 
 #include "parse.h"
+#include "svc.h"
 
 static __always_inline struct RvsConfig *config_get(void)
 {
@@ -102,6 +103,75 @@ static __always_inline int conn_kill(struct RvsConfig *cfg, struct RvsConn *c, _
 	dest_conns_add(c, conn_active(cfg, proto, seen), -1);
 	dest_thresholds(c, 0);
 	return 1;
+}
+
+/* A destination's count of persistence templates (PersistConn), unless its slot was reused. */
+static __always_inline void dest_persist_add(__u32 dest, __u32 gen, int n)
+{
+	struct RvsDestConns *dc = bpf_map_lookup_elem(&dest_conns, &dest);
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &dest);
+
+	if (!dc || !d || READ_ONCE(d->generation) != gen)
+		return;
+	__sync_fetch_and_add(&dc->persist, n);
+}
+
+/* The template key of connection `key` under persistent service `svc` (ip_vs_sched_persist):
+ * the client's network (its address under the service's netmask), port 0, the virtual address,
+ * and the virtual port (0 for an all-ports service). */
+static __always_inline void template_key(const struct RvsSvc *svc, const struct RvsConnKey *key,
+					 struct RvsConnKey *t)
+{
+	t->saddr = key->saddr & READ_ONCE(svc->netmask);
+	t->daddr = key->daddr;
+	t->sport = 0;
+	t->dport = (READ_ONCE(svc->flags) & RVS_SVC_F_ANY_PORT) ? 0 : key->dport;
+	t->proto = key->proto;
+	t->kind = RVS_KEY_TEMPLATE;
+	t->pad[0] = 0;
+	t->pad[1] = 0;
+}
+
+/* A connection scheduled through a template is gone: the template controls one fewer
+ * (ip_vs_control_del), and losing its last one re-arms its timeout, as IPVS re-arms a template
+ * whose timer fired while it still controlled connections. A template that no longer points
+ * where the connection went (replaced since) is left alone. */
+static __always_inline void template_release(const struct RvsConnKey *key, const struct RvsConn *c)
+{
+	struct RvsConnKey t = {};
+	struct RvsSvc *svc;
+	struct RvsConn *tc;
+
+	if (!(c->flags & RVS_CONN_F_CONTROLLED))
+		return;
+	svc = svc_lookup(key->daddr, key->dport, key->proto);
+	if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
+		return;
+	template_key(svc, key, &t);
+	tc = bpf_map_lookup_elem(&conns, &t);
+	if (!tc || tc->dest != c->dest || tc->dest_gen != c->dest_gen || !READ_ONCE(tc->flags))
+		return;
+	if (__sync_fetch_and_add(&tc->flags, -1) == 1)
+		WRITE_ONCE(tc->last_seen_ns, bpf_ktime_get_coarse_ns());
+}
+
+/* A connection controlled by a template was established (TCP ESTABLISHED, a UDP reply): its
+ * template is assured (ip_vs_control_assure_ct). */
+static __always_inline void template_assure(const struct RvsConnKey *key, const struct RvsConn *c)
+{
+	struct RvsConnKey t = {};
+	struct RvsSvc *svc;
+	struct RvsConn *tc;
+
+	if (!(c->flags & RVS_CONN_F_CONTROLLED))
+		return;
+	svc = svc_lookup(key->daddr, key->dport, key->proto);
+	if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
+		return;
+	template_key(svc, key, &t);
+	tc = bpf_map_lookup_elem(&conns, &t);
+	if (tc && tc->dest == c->dest && READ_ONCE(tc->state) == RVS_TEMPLATE_STATE)
+		__sync_val_compare_and_swap(&tc->state, RVS_TEMPLATE_STATE, RVS_TEMPLATE_ASSURED);
 }
 
 /* The reply 5-tuple of a NAT connection: from the real server to the client. */
@@ -201,6 +271,7 @@ static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct R
 		if (conn_kill(cfg, c, p->proto, state)) {
 			count(RVS_STAT_CONN_EXPIRED_INLINE);
 			nat_unlink(key, c);
+			template_release(key, c);
 			bpf_map_delete_elem(&conns, key);
 		}
 		return NULL;
@@ -209,6 +280,7 @@ static __always_inline struct RvsConn *conn_find(struct RvsConfig *cfg, struct R
 		if (conn_kill(cfg, c, p->proto, state)) {
 			count(RVS_STAT_CONN_REUSED);
 			nat_unlink(key, c);
+			template_release(key, c);
 			bpf_map_delete_elem(&conns, key);
 		}
 		return NULL;

@@ -3,34 +3,32 @@
  * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry"). */
 #include "encap.h"
 #include "nat.h"
+#include "persist.h"
 #include "sched.h"
 #include "xmit.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Find the service of a packet that has no connection: exact port first, then an all-ports
- * service on the address (only looked for when one exists). */
+/* Find the service of a packet that has no connection. */
 static __always_inline struct RvsSvc *svc_find(struct pkt *p)
 {
-	struct RvsSvcKey key = { .addr = p->daddr, .port = p->dport, .proto = p->proto };
-	struct RvsSvc *svc = bpf_map_lookup_elem(&services, &key);
-	struct RvsVip *vip;
-
-	if (svc)
-		return svc;
-	vip = bpf_map_lookup_elem(&vips, &p->daddr);
-	if (!vip || !(READ_ONCE(vip->flags) & RVS_VIP_F_PORT0))
-		return NULL;
-	key.port = 0;
-	return bpf_map_lookup_elem(&services, &key);
+	return svc_lookup(p->daddr, p->dport, p->proto);
 }
 
 /* A packet of an existing connection: its TCP transition and its timestamp. */
-static __always_inline void conn_touch(struct RvsConfig *cfg, struct RvsConn *c, struct pkt *p,
-				       __u64 now)
+static __always_inline void conn_touch(struct RvsConfig *cfg, struct RvsConnKey *key, struct RvsConn *c,
+				       struct pkt *p, __u64 now)
 {
-	if (p->proto == IPPROTO_TCP)
+	__u32 before;
+
+	if (p->proto == IPPROTO_TCP) {
+		before = READ_ONCE(c->state);
 		conn_transition(cfg, c, input_dir(c->fwd), p->tcp_flags);
+		/* Established under a template: the template is assured. */
+		if ((c->flags & RVS_CONN_F_CONTROLLED) && before != RVS_TCP_STATE_ESTABLISHED &&
+		    READ_ONCE(c->state) == RVS_TCP_STATE_ESTABLISHED)
+			template_assure(key, c);
+	}
 	if (READ_ONCE(c->last_seen_ns) != now)
 		WRITE_ONCE(c->last_seen_ns, now);
 }
@@ -73,7 +71,7 @@ int rvs_director(struct xdp_md *ctx)
 	struct RvsConfig *cfg;
 	struct RvsConn *c = NULL;
 	struct RvsConnKey *fkey;
-	int nat, not_virtual = 0;
+	int nat, not_virtual = 0, persistent;
 	struct RvsSvc *svc;
 	struct RvsDest *d;
 	struct pkt p = {};
@@ -116,7 +114,7 @@ int rvs_director(struct xdp_md *ctx)
 
 	c = conn_find(cfg, &key, &p, now);
 	if (c) {
-		conn_touch(cfg, c, &p, now);
+		conn_touch(cfg, &key, c, &p, now);
 		return forward(ctx, cfg, c, &p);
 	}
 
@@ -126,8 +124,13 @@ int rvs_director(struct xdp_md *ctx)
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);
-	if (schedule(svc, &p, &dest) < 0)
+	persistent = READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT;
+	if (persistent) {
+		if (sched_persist(svc, &p, &key, now, &dest) < 0)
+			return drop(RVS_STAT_DROP_NO_DEST);
+	} else if (schedule(svc, &p, &dest) < 0) {
 		return drop(RVS_STAT_DROP_NO_DEST);
+	}
 	d = bpf_map_lookup_elem(&dests, &dest);
 	if (!d)
 		return drop(RVS_STAT_DROP_NO_DEST);
@@ -142,11 +145,15 @@ int rvs_director(struct xdp_md *ctx)
 		count(RVS_STAT_CONN_ONE_PACKET);
 		return forward(ctx, cfg, &fresh, &p);
 	}
+	if (persistent)
+		fresh.flags = RVS_CONN_F_CONTROLLED;
 	switch (conn_create(cfg, &key, &p, dest, d, now, &fresh, &c)) {
 	case CREATED:
+		if (persistent)
+			template_hold(svc, &key, dest);
 		return forward(ctx, cfg, &fresh, &p);
 	case RACED:
-		conn_touch(cfg, c, &p, now);
+		conn_touch(cfg, &key, c, &p, now);
 		return forward(ctx, cfg, c, &p);
 	default:	/* FULL, DYING: counted */
 		return XDP_DROP;
@@ -185,8 +192,17 @@ static long expire_one(__u32 i, void *ctx)
 	state = READ_ONCE(c->state);
 	if (state == RVS_CONN_DEAD)
 		return 0;
+	if (key.kind == RVS_KEY_TEMPLATE) {
+		if (template_expired(svc_lookup(key.daddr, key.dport, key.proto), c, x->now) &&
+		    template_kill(c, state)) {
+			bpf_map_delete_elem(&conns, &key);
+			x->expired++;
+		}
+		return 0;
+	}
 	if (conn_expired(cfg, c, key.proto, state, x->now) && conn_kill(cfg, c, key.proto, state)) {
 		nat_unlink(&key, c);
+		template_release(&key, c);
 		bpf_map_delete_elem(&conns, &key);
 		x->expired++;
 	}

@@ -159,8 +159,16 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct RvsConfig *cfg, 
 	if (p->ip->ttl <= 1)
 		return drop(RVS_STAT_DROP_TTL_EXCEEDED);
 
-	if (p->proto == IPPROTO_TCP)
+	if (p->proto == IPPROTO_TCP) {
+		state = READ_ONCE(c->state);
 		conn_transition(cfg, c, RVS_DIR_OUTPUT, p->tcp_flags);
+		if ((c->flags & RVS_CONN_F_CONTROLLED) && state != RVS_TCP_STATE_ESTABLISHED &&
+		    READ_ONCE(c->state) == RVS_TCP_STATE_ESTABLISHED)
+			template_assure(&key, c);
+	} else if (c->flags & RVS_CONN_F_CONTROLLED) {
+		/* A UDP reply assures the template (udp_state_transition, output direction). */
+		template_assure(&key, c);
+	}
 	if (READ_ONCE(c->last_seen_ns) != now)
 		WRITE_ONCE(c->last_seen_ns, now);
 	counters_out(&svc_stats, READ_ONCE(d->svc), p->ip_len);
@@ -233,6 +241,7 @@ static __always_inline int nat_icmp(struct xdp_md *ctx, struct RvsConfig *cfg, s
 	key.sport = ports[1];
 	key.dport = ports[0];
 	key.proto = inner->protocol;
+	key.kind = RVS_KEY_CONN;
 	__builtin_memset(key.pad, 0, sizeof(key.pad));
 	from_client = is_vip(p->daddr);
 	if (!from_client) {

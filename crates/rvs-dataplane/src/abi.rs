@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 5;
+pub const RVS_ABI_VERSION: u32 = 6;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -32,11 +32,18 @@ pub const RVS_DEFAULT_CONN_MAX: u32 = 1 << 20;
 pub const RVS_TCP_STATES: usize = 16;
 /// Value of `RvsConn::state` once an entry has been expired and its counts taken back.
 pub const RVS_CONN_DEAD: u32 = 0xff;
+/// `RvsConn::state` of a persistence template (listed as NONE, as IPVS lists them).
+pub const RVS_TEMPLATE_STATE: u32 = 0xfe;
+/// `RvsConn::state` of a template one of whose connections was established (a TCP connection
+/// reached ESTABLISHED, a UDP one had a reply): IPVS's `IP_VS_CTPL_S_ASSURED`, listed as ASSURED.
+pub const RVS_TEMPLATE_ASSURED: u32 = 0xfd;
 /// The only state of a UDP connection.
 pub const RVS_UDP_STATE: u32 = 0;
 
 /// The state of a connection entry before its first packet (IPVS's `IP_VS_TCP_S_NONE`).
 pub const RVS_TCP_STATE_NONE: u32 = 0;
+/// IPVS's `IP_VS_TCP_S_ESTABLISHED` (which assures a connection's persistence template).
+pub const RVS_TCP_STATE_ESTABLISHED: u32 = 1;
 
 /// Rows of the TCP transition table, by the flag that decides the transition (IPVS checks RST,
 /// then SYN, then FIN, then ACK); `RVS_TCP_ROW_NONE` is for segments with none of them.
@@ -144,6 +151,11 @@ pub enum RvsSched {
 pub const RVS_SVC_F_HASH_FALLBACK: u32 = 1;
 /// `RvsSvc::flags`: the source port is hashed with the address (`sh-port`, `mh-port`).
 pub const RVS_SVC_F_HASH_PORT: u32 = 2;
+/// `RvsSvc::flags`: persistent service (`-p`): a client (its address under `netmask`) keeps
+/// its real server through a template entry while it opens connections within `timeout_s`.
+pub const RVS_SVC_F_PERSISTENT: u32 = 8;
+/// `RvsSvc::flags`: the service listens on all ports (port 0): its templates have port 0.
+pub const RVS_SVC_F_ANY_PORT: u32 = 16;
 /// `RvsSvc::flags`: one-packet scheduling (`-o`): every UDP datagram is scheduled on its own
 /// and leaves no connection entry, as IPVS's `IP_VS_CONN_F_ONE_PACKET` connections.
 pub const RVS_SVC_F_ONE_PACKET: u32 = 4;
@@ -180,6 +192,11 @@ pub struct RvsSvc {
     pub list_off: u32,
     /// Length of the destination list.
     pub list_len: u32,
+    /// Persistence timeout in seconds (`-p`; with `RVS_SVC_F_PERSISTENT`).
+    pub timeout_s: u32,
+    /// Persistence granularity (`-M`), network order: client addresses that agree under this
+    /// mask share a template.
+    pub netmask: u32,
     /// Always zero.
     pub pad: u32,
 }
@@ -291,9 +308,21 @@ pub struct RvsConnKey {
     pub dport: u16,
     /// IP protocol number.
     pub proto: u8,
+    /// `RVS_KEY_CONN` or `RVS_KEY_TEMPLATE`.
+    pub kind: u8,
     /// Always zero.
-    pub pad: [u8; 3],
+    pub pad: [u8; 2],
 }
+
+/// `RvsConnKey::kind` of a connection: the client's address and port to a virtual address
+/// and port.
+pub const RVS_KEY_CONN: u8 = 0;
+/// `RvsConnKey::kind` of a persistence template (IPVS's `IP_VS_CONN_F_TEMPLATE`): the client's
+/// network (address under the service's netmask), port 0, the virtual address and port (0 for
+/// an all-ports service). Its `RvsConn::flags` counts the connections it controls.
+pub const RVS_KEY_TEMPLATE: u8 = 1;
+/// `RvsConn::flags` of a connection scheduled through a persistence template.
+pub const RVS_CONN_F_CONTROLLED: u32 = 1;
 
 /// A connection entry (value of the `conns` hash).
 #[repr(C)]
@@ -304,7 +333,8 @@ pub struct RvsConn {
     /// Protocol state (`TcpState` numbering, `RVS_UDP_STATE`), or `RVS_CONN_DEAD`. Changed only
     /// with compare-and-swap, so that exactly one CPU accounts for each transition.
     pub state: u32,
-    /// Reserved for connection flags (templates, one-packet).
+    /// `RVS_CONN_F_*` for a connection; for a template, the number of connections it
+    /// controls (IPVS's `n_control`), changed with atomic adds.
     pub flags: u32,
     /// Destination slot the connection is bound to.
     pub dest: u32,
@@ -467,6 +497,9 @@ pub enum RvsStat {
     DropTtlExceeded,
     /// Connection entries created.
     ConnCreated,
+    /// Persistence templates created (a client's first connection, or its template was
+    /// expired or its real server gone).
+    TemplateCreated,
     /// UDP datagrams of one-packet (`-o`) services, each scheduled on its own, no entry kept.
     ConnOnePacket,
     /// Connection entries replaced by a new connection reusing the same ports.
@@ -515,6 +548,7 @@ impl RvsStat {
         RvsStat::PassNatNoConn,
         RvsStat::DropTtlExceeded,
         RvsStat::ConnCreated,
+        RvsStat::TemplateCreated,
         RvsStat::ConnOnePacket,
         RvsStat::ConnReused,
         RvsStat::ConnExpiredInline,
@@ -557,6 +591,7 @@ impl RvsStat {
             RvsStat::PassNatNoConn => "pass_nat_no_conn",
             RvsStat::DropTtlExceeded => "drop_ttl_exceeded",
             RvsStat::ConnCreated => "conn_created",
+            RvsStat::TemplateCreated => "template_created",
             RvsStat::ConnOnePacket => "conn_one_packet",
             RvsStat::ConnReused => "conn_reused",
             RvsStat::ConnExpiredInline => "conn_expired_inline",
@@ -570,7 +605,7 @@ impl RvsStat {
 // fails the build instead of corrupting maps that outlive the daemon.
 const _: () = {
     assert!(core::mem::size_of::<RvsSvcKey>() == 8);
-    assert!(core::mem::size_of::<RvsSvc>() == 32);
+    assert!(core::mem::size_of::<RvsSvc>() == 40);
     assert!(core::mem::size_of::<RvsDest>() == 40);
     assert!(core::mem::size_of::<RvsDestConns>() == 16);
     assert!(core::mem::size_of::<RvsNeigh>() == 32);

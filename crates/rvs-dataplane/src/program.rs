@@ -88,6 +88,17 @@ pub struct ServiceSpec {
     pub dests: Vec<u32>,
     /// One-packet scheduling (`-o`) for UDP.
     pub one_packet: bool,
+    /// Persistence (`-p`, `-M`), if the service has it.
+    pub persistence: Option<Persistence>,
+}
+
+/// A persistent service's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Persistence {
+    /// Seconds a client keeps its real server after its last new connection (`-p`).
+    pub timeout_s: u32,
+    /// Clients whose addresses agree under this mask share a template (`-M`).
+    pub netmask: Ipv4Addr,
 }
 
 /// A real server of a service.
@@ -337,6 +348,12 @@ impl Programmer {
         if spec.one_packet {
             flags |= RVS_SVC_F_ONE_PACKET;
         }
+        if spec.persistence.is_some() {
+            flags |= RVS_SVC_F_PERSISTENT;
+        }
+        if spec.port == 0 {
+            flags |= RVS_SVC_F_ANY_PORT;
+        }
         let value = RvsSvc {
             slot: spec.slot,
             sched: sched as u32,
@@ -345,6 +362,8 @@ impl Programmer {
             ring_len: ring.len,
             list_off: list.off,
             list_len: list.len,
+            timeout_s: spec.persistence.map_or(0, |p| p.timeout_s),
+            netmask: spec.persistence.map_or(0, |p| u32::from(p.netmask).to_be()),
             pad: 0,
         };
         dp.maps.services.insert(key, value, 0).map_err(map_err("services"))?;

@@ -10,7 +10,7 @@
 use aya::programs::{ProgramError, TestRun, TestRunOptions, Xdp};
 
 use crate::{
-    abi::{RVS_CONN_DEAD, RVS_EXPIRE_BATCH, RvsConfig, RvsConn, RvsConnKey, RvsExpireBatch},
+    abi::{RVS_CONN_DEAD, RVS_EXPIRE_BATCH, RVS_KEY_TEMPLATE, RvsConfig, RvsConn, RvsConnKey, RvsExpireBatch},
     batch::{BatchCursor, HashBatch},
     error::DataplaneError,
     loader::Dataplane,
@@ -38,8 +38,13 @@ pub fn timeout_ns(cfg: &RvsConfig, key: &RvsConnKey, conn: &RvsConn) -> u64 {
     }
 }
 
-/// Whether an entry is DEAD or past its timeout at `now` (the program decides for good).
+/// Whether an entry is DEAD or past its timeout at `now` (the program decides for good). A
+/// persistence template's timeout is its service's, which the program reads: every template
+/// that controls no connection is a candidate.
 fn candidate(cfg: &RvsConfig, key: &RvsConnKey, conn: &RvsConn, now: u64) -> bool {
+    if key.kind == RVS_KEY_TEMPLATE {
+        return conn.flags == 0;
+    }
     conn.state == RVS_CONN_DEAD || (now > conn.last_seen_ns && now - conn.last_seen_ns > timeout_ns(cfg, key, conn))
 }
 

@@ -52,7 +52,7 @@ fn nat_env(ns: &TestNetns) -> NatEnv {
     env.prog.install_dest(env.dp(), D1, &spec).expect("dest");
     env.prog.install_dest(env.dp(), D1 + 1, &DestSpec { svc: SVC + 1, ..spec }).expect("dest");
     for (slot, proto, dest) in [(SVC, 6, D1), (SVC + 1, 17, D1 + 1)] {
-        let svc = ServiceSpec { slot, addr: NAT_VIP, port: 80, proto, sched: SchedSpec::Ring { ring: vec![dest], cursor: Some(0) }, dests: vec![dest], one_packet: false };
+        let svc = ServiceSpec { slot, addr: NAT_VIP, port: 80, proto, sched: SchedSpec::Ring { ring: vec![dest], cursor: Some(0) }, dests: vec![dest], one_packet: false, persistence: None };
         let dp = env.dp.as_mut().expect("loaded");
         env.prog.install_service(dp, &svc, now()).expect("service");
     }

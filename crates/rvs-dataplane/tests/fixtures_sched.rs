@@ -202,7 +202,7 @@ fn compare_hashing(kind: SchedulerKind, seed: u64) {
         // The service on this case's virtual address (dh hashes it). Time moves on between
         // cases, so that the pool regions of earlier tables come free (after their grace).
         let vip = Ipv4Addr::from(input.daddr);
-        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect(), one_packet: false };
+        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None };
         let dp = env.dp.as_mut().expect("loaded");
         let at = now() + Duration::from_secs(2 * u64::from(case));
         env.prog.install_service(dp, &spec, at).expect("service");
@@ -332,6 +332,7 @@ fn one_packet_scheduling_schedules_every_datagram() {
         sched: SchedSpec::Ring { ring: vec![D_UDP_WS2, D_UDP_WS1], cursor: Some(0) },
         dests: vec![D_UDP_WS2, D_UDP_WS1],
         one_packet: true,
+        persistence: None,
     };
     let dp = env.dp.as_mut().expect("loaded");
     env.prog.install_service(dp, &spec, now()).expect("service");

@@ -23,7 +23,7 @@ use rvs_dataplane::{
     Dataplane, DataplaneError,
     abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL, RVS_FWD_MASQ, RVS_FWD_TUNNEL, RVS_TUN_F_CSUM, RVS_TUN_F_REMCSUM, RVS_TUN_GRE, RVS_TUN_GUE, RVS_TUN_IPIP},
     neigh::Resolver,
-    program::{DestSpec, Programmer, SchedSpec, ServiceSpec, Thresholds, TunnelSpec},
+    program::{DestSpec, Persistence, Programmer, SchedSpec, ServiceSpec, Thresholds, TunnelSpec},
 };
 
 use crate::{nat_host::NatHost, neighbours::Neighbours};
@@ -54,6 +54,8 @@ struct SvcPlane {
     hash_flags: HashFlags,
     /// `-o`: one-packet scheduling.
     one_packet: bool,
+    /// `-p`, `-M`.
+    persistence: Option<Persistence>,
 }
 
 /// A real server as installed.
@@ -192,7 +194,14 @@ impl Plane {
         }
         let kind = scheduler_kind(svc, true);
         let sched = kind.and_then(|k| SchedService::new(k).ok());
-        self.services.insert(id, SvcPlane { key, sched, program: None, hash_flags: hash_flags(svc), one_packet: svc.flags.one_packet });
+        self.services.insert(id, SvcPlane {
+            key,
+            sched,
+            program: None,
+            hash_flags: hash_flags(svc),
+            one_packet: svc.flags.one_packet,
+            persistence: persistence(svc),
+        });
     }
 
     fn update_service(&mut self, table: &IpvsTable, id: ServiceId) {
@@ -201,6 +210,7 @@ impl Plane {
         let Some(plane) = self.services.get_mut(&id) else { return };
         plane.hash_flags = hash_flags(svc);
         plane.one_packet = svc.flags.one_packet;
+        plane.persistence = persistence(svc);
         match (kind, plane.sched.as_mut()) {
             (Some(k), Some(s)) => {
                 if let Err(e) = s.set_scheduler(k) {
@@ -408,7 +418,7 @@ impl Plane {
                 _ => SchedSpec::Wlc,
             },
         };
-        let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests, one_packet: plane.one_packet };
+        let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests, one_packet: plane.one_packet, persistence: plane.persistence };
         let now = self.now();
         self.prog.install_service(&mut self.dp, &spec, now)
     }
@@ -488,9 +498,6 @@ fn dataplane_key(key: &ServiceKey) -> Option<(Ipv4Addr, u16, u8)> {
 fn scheduler_kind(svc: &rvs_core::table::Service, warn: bool) -> Option<SchedulerKind> {
     let name = svc.scheduler.as_ref()?;
     let kind = SchedulerKind::from_str(name.as_str()).ok()?;
-    if svc.flags.persistent && warn {
-        tracing::warn!(service = %svc.key, "persistence is accepted and listed but not applied by the data plane yet: connections are scheduled one by one");
-    }
     if kind.is_implemented() {
         return Some(kind);
     }
@@ -498,6 +505,18 @@ fn scheduler_kind(svc: &rvs_core::table::Service, warn: bool) -> Option<Schedule
         tracing::warn!(service = %svc.key, scheduler = name.as_str(), "scheduler not implemented by the data plane yet: using wlc for this service");
     }
     Some(SchedulerKind::Wlc)
+}
+
+/// A persistent service's timeout and netmask as the data plane takes them (IPv4 only).
+fn persistence(svc: &rvs_core::table::Service) -> Option<Persistence> {
+    if !svc.flags.persistent {
+        return None;
+    }
+    let netmask = match svc.netmask {
+        rvs_core::model::Netmask::V4(m) => m,
+        rvs_core::model::Netmask::V6(_) => Ipv4Addr::BROADCAST,
+    };
+    Some(Persistence { timeout_s: svc.timeout, netmask })
 }
 
 /// Tells the scheduler where a real server is (mh places it by its address and port).

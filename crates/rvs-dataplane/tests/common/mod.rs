@@ -128,7 +128,7 @@ impl Env {
     }
 
     pub fn service(&mut self, slot: u32, port: u16, proto: u8, sched: SchedSpec, dests: Vec<u32>) {
-        let spec = ServiceSpec { slot, addr: VIP, port, proto, sched, dests, one_packet: false };
+        let spec = ServiceSpec { slot, addr: VIP, port, proto, sched, dests, one_packet: false, persistence: None };
         let dp = self.dp.as_mut().expect("loaded");
         self.prog.install_service(dp, &spec, now()).expect("service");
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use aya::maps::{HashMap, Map, MapData, PerCpuArray};
 use rvs_dataplane::abi::{
-    RVS_DEST_F_AVAILABLE, RVS_MAX_DESTS, RVS_MAX_NEIGHS, RVS_NEIGH_F_VALID, RVS_UDP_STATE,
+    RVS_DEST_F_AVAILABLE, RVS_KEY_CONN, RVS_MAX_DESTS, RVS_MAX_NEIGHS, RVS_NEIGH_F_VALID, RVS_UDP_STATE,
     RvsConfig, RvsConn, RvsConnKey, RvsDest, RvsDestConns, RvsNeigh, RvsStat, RvsSvc, RvsSvcKey,
 };
 use rvs_dataplane::mmap::MmapArray;
@@ -284,7 +284,8 @@ impl UdpFlows {
             sport: sport.to_be(),
             dport: self.vport.to_be(),
             proto: UDP,
-            pad: [0; 3],
+            kind: RVS_KEY_CONN,
+            pad: [0; 2],
         }
     }
 }
@@ -370,7 +371,7 @@ mod tests {
         assert_eq!(key.daddr.to_ne_bytes(), [192, 168, 0, 100]);
         assert_eq!(key.sport.to_ne_bytes(), [0x80, 0x01]);
         assert_eq!(key.dport.to_ne_bytes(), [0, 9]);
-        assert_eq!((key.proto, key.pad), (UDP, [0; 3]));
+        assert_eq!((key.proto, key.kind, key.pad), (UDP, RVS_KEY_CONN, [0; 2]));
     }
 
     #[test]

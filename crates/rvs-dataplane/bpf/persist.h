@@ -1,0 +1,113 @@
+/* Persistence (-p, -M), as ip_vs_sched_persist does it: a template entry in the connection
+ * table binds a client's network (its address under the service's netmask) to a real server
+ * for the service's timeout. A new connection of that client goes where its template points,
+ * restarting the template's timer; without a usable template it is scheduled and a template is
+ * made. A template lives while it controls connections (`RvsConn::flags` counts them for a
+ * template) and expires `timeout` after its last use once it controls none. */
+#ifndef RVS_PERSIST_H
+#define RVS_PERSIST_H
+
+#include "sched.h"
+
+static __always_inline __u64 template_timeout_ns(const struct RvsSvc *svc)
+{
+	return (__u64)READ_ONCE(svc->timeout_s) * 1000000000ull;
+}
+
+/* Whether template `tc` of `svc` has expired: idle past the timeout and controlling nothing,
+ * or its service gone. */
+static __always_inline int template_expired(const struct RvsSvc *svc, struct RvsConn *tc, __u64 now)
+{
+	__u64 last = READ_ONCE(tc->last_seen_ns);
+
+	if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
+		return 1;
+	if (READ_ONCE(tc->flags))
+		return 0;
+	return now > last && now - last > template_timeout_ns(svc);
+}
+
+/* ip_vs_check_template: a template is used while its real server is in the service (a
+ * quiesced or overloaded one included, as with expire_quiescent_template = 0). */
+static __always_inline int template_valid(struct RvsConn *tc)
+{
+	__u32 slot = tc->dest;
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
+
+	return d && READ_ONCE(d->generation) == tc->dest_gen &&
+	       (READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE);
+}
+
+/* Kills a template seen in state `seen`; 1 if this call did (and took PersistConn back). */
+static __always_inline int template_kill(struct RvsConn *tc, __u32 seen)
+{
+	if (__sync_val_compare_and_swap(&tc->state, seen, RVS_CONN_DEAD) != seen)
+		return 0;
+	dest_persist_add(tc->dest, tc->dest_gen, -1);
+	return 1;
+}
+
+/* The real server for a new connection `key` of persistent service `svc`: its template's, or
+ * a scheduled one (for which a template is made). -1 when there is none. */
+static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, struct RvsConnKey *key,
+					 __u64 now, __u32 *dest)
+{
+	struct RvsConnKey t = {};
+	struct RvsConn fresh = {};
+	struct RvsConn *tc;
+	struct RvsDest *d;
+	__u32 state;
+
+	template_key(svc, key, &t);
+	tc = bpf_map_lookup_elem(&conns, &t);
+	if (tc) {
+		state = READ_ONCE(tc->state);
+		if (state != RVS_CONN_DEAD && !template_expired(svc, tc, now) && template_valid(tc)) {
+			*dest = tc->dest;
+			if (READ_ONCE(tc->last_seen_ns) != now)
+				WRITE_ONCE(tc->last_seen_ns, now);
+			return 0;
+		}
+		/* Expired, or its real server left: replaced (IPVS unhashes it and makes another). */
+		if (state != RVS_CONN_DEAD && template_kill(tc, state))
+			bpf_map_delete_elem(&conns, &t);
+	}
+	if (schedule(svc, p, dest) < 0)
+		return -1;
+	d = bpf_map_lookup_elem(&dests, dest);
+	if (!d)
+		return -1;
+	fresh.last_seen_ns = now;
+	fresh.state = RVS_TEMPLATE_STATE;
+	fresh.dest = *dest;
+	fresh.dest_gen = READ_ONCE(d->generation);
+	fresh.daddr = d->addr;
+	fresh.dport = (READ_ONCE(svc->flags) & RVS_SVC_F_ANY_PORT) ? 0 : d->port;
+	fresh.fwd = READ_ONCE(d->fwd);
+	if (bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST) == 0) {
+		dest_persist_add(*dest, fresh.dest_gen, 1);
+		count(RVS_STAT_TEMPLATE_CREATED);
+		return 0;
+	}
+	/* Another CPU made this client's template first: follow it. (A DEAD one being deleted,
+	 * or a full table: this connection goes where it was scheduled, without a template.) */
+	tc = bpf_map_lookup_elem(&conns, &t);
+	if (tc && READ_ONCE(tc->state) != RVS_CONN_DEAD && template_valid(tc))
+		*dest = tc->dest;
+	return 0;
+}
+
+/* A connection was made under its template: the template controls one more
+ * (ip_vs_control_add). */
+static __always_inline void template_hold(struct RvsSvc *svc, struct RvsConnKey *key, __u32 dest)
+{
+	struct RvsConnKey t = {};
+	struct RvsConn *tc;
+
+	template_key(svc, key, &t);
+	tc = bpf_map_lookup_elem(&conns, &t);
+	if (tc && tc->dest == dest && READ_ONCE(tc->state) != RVS_CONN_DEAD)
+		__sync_fetch_and_add(&tc->flags, 1);
+}
+
+#endif

@@ -1,0 +1,24 @@
+/* Virtual services: which one a destination address, port and protocol belong to. */
+#ifndef RVS_SVC_H
+#define RVS_SVC_H
+
+#include "parse.h"
+
+/* The service of (daddr, dport, proto): exact port first, then an all-ports service on the
+ * address (only looked for when one exists). */
+static __always_inline struct RvsSvc *svc_lookup(__u32 daddr, __u16 dport, __u8 proto)
+{
+	struct RvsSvcKey key = { .addr = daddr, .port = dport, .proto = proto };
+	struct RvsSvc *svc = bpf_map_lookup_elem(&services, &key);
+	struct RvsVip *vip;
+
+	if (svc)
+		return svc;
+	vip = bpf_map_lookup_elem(&vips, &daddr);
+	if (!vip || !(READ_ONCE(vip->flags) & RVS_VIP_F_PORT0))
+		return NULL;
+	key.port = 0;
+	return bpf_map_lookup_elem(&services, &key);
+}
+
+#endif
