@@ -63,8 +63,13 @@ pub fn entries(plane: &Plane) -> Vec<ConnEntry> {
             protocol,
             client: SocketAddr::new(v4(key.saddr), u16::from_be(key.sport)),
             virtual_addr: SocketAddr::new(v4(key.daddr), u16::from_be(key.dport)),
-            // A template of an all-ports service lists the real server's port as 0.
-            dest: SocketAddr::new(v4(dest.addr), if template { u16::from_be(conn.dport) } else { u16::from_be(dest.port) }),
+            // A template of an all-ports service lists the real server's port as 0; a
+            // connection to a real server of port 0 lists the port it was made to, as IPVS.
+            dest: SocketAddr::new(v4(dest.addr), match (template, u16::from_be(dest.port)) {
+                (true, _) => u16::from_be(conn.dport),
+                (false, 0) => u16::from_be(key.dport),
+                (false, port) => port,
+            }),
             state,
             // The kernel lists whole seconds left on the timer, rounded down.
             expires: u32::try_from(left / 1_000_000_000).unwrap_or(u32::MAX),
