@@ -132,27 +132,69 @@ static __always_inline void template_key(const struct RvsSvc *svc, const struct 
 	t->pad[1] = 0;
 }
 
-/* A connection scheduled through a template is gone: the template controls one fewer
- * (ip_vs_control_del), and losing its last one re-arms its timeout, as IPVS re-arms a template
- * whose timer fired while it still controlled connections. A template that no longer points
- * where the connection went (replaced since) is left alone. */
+/* The key of the template connection `key` was made through, from the bits its service had then
+ * (`c->tmpl`): the same template whatever became of the service. Without them (a netmask that is
+ * no prefix), through the service as it is now; 0 when there is none. */
+static __always_inline int controlling_key(const struct RvsConnKey *key, const struct RvsConn *c,
+					   struct RvsConnKey *t)
+{
+	__u8 bits = c->tmpl;
+	__u32 prefix = bits & RVS_TMPL_PREFIX;
+	struct RvsSvc *svc;
+
+	if (!(bits & RVS_TMPL_VALID)) {
+		svc = svc_lookup(key->daddr, key->dport, key->proto);
+		if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
+			return 0;
+		template_key(svc, key, t);
+		return 1;
+	}
+	if (prefix > 32)
+		return 0;
+	t->saddr = prefix ? key->saddr & bpf_htonl(0xffffffffu << (32 - prefix)) : 0;
+	t->daddr = key->daddr;
+	t->sport = 0;
+	t->dport = (bits & RVS_TMPL_ANY_PORT) ? 0 : key->dport;
+	t->proto = key->proto;
+	t->kind = RVS_KEY_TEMPLATE;
+	t->pad[0] = 0;
+	t->pad[1] = 0;
+	return 1;
+}
+
+/* One connection fewer under template `tc` (ip_vs_control_del), never below 0; losing its last
+ * one re-arms its timeout, as IPVS re-arms a template whose timer fired while it still
+ * controlled connections. */
+static __always_inline void template_put(struct RvsConn *tc)
+{
+	__u32 n;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		n = READ_ONCE(tc->flags);
+		if (!n)
+			return;
+		if (__sync_val_compare_and_swap(&tc->flags, n, n - 1) == n) {
+			if (n == 1)
+				WRITE_ONCE(tc->last_seen_ns, bpf_ktime_get_coarse_ns());
+			return;
+		}
+	}
+}
+
+/* A connection made through a template is gone: its template controls one fewer. A template
+ * that no longer points where the connection went (replaced since) is left alone. */
 static __always_inline void template_release(const struct RvsConnKey *key, const struct RvsConn *c)
 {
 	struct RvsConnKey t = {};
-	struct RvsSvc *svc;
 	struct RvsConn *tc;
 
-	if (!(c->flags & RVS_CONN_F_CONTROLLED))
+	if (!(c->flags & RVS_CONN_F_CONTROLLED) || !controlling_key(key, c, &t))
 		return;
-	svc = svc_lookup(key->daddr, key->dport, key->proto);
-	if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
-		return;
-	template_key(svc, key, &t);
 	tc = bpf_map_lookup_elem(&conns, &t);
-	if (!tc || tc->dest != c->dest || tc->dest_gen != c->dest_gen || !READ_ONCE(tc->flags))
+	if (!tc || tc->dest != c->dest || tc->dest_gen != c->dest_gen)
 		return;
-	if (__sync_fetch_and_add(&tc->flags, -1) == 1)
-		WRITE_ONCE(tc->last_seen_ns, bpf_ktime_get_coarse_ns());
+	template_put(tc);
 }
 
 /* A connection controlled by a template was established (TCP ESTABLISHED, a UDP reply): its
@@ -160,17 +202,13 @@ static __always_inline void template_release(const struct RvsConnKey *key, const
 static __always_inline void template_assure(const struct RvsConnKey *key, const struct RvsConn *c)
 {
 	struct RvsConnKey t = {};
-	struct RvsSvc *svc;
 	struct RvsConn *tc;
 
-	if (!(c->flags & RVS_CONN_F_CONTROLLED))
+	if (!(c->flags & RVS_CONN_F_CONTROLLED) || !controlling_key(key, c, &t))
 		return;
-	svc = svc_lookup(key->daddr, key->dport, key->proto);
-	if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
-		return;
-	template_key(svc, key, &t);
 	tc = bpf_map_lookup_elem(&conns, &t);
-	if (tc && tc->dest == c->dest && READ_ONCE(tc->state) == RVS_TEMPLATE_STATE)
+	if (tc && tc->dest == c->dest && tc->dest_gen == c->dest_gen &&
+	    READ_ONCE(tc->state) == RVS_TEMPLATE_STATE)
 		__sync_val_compare_and_swap(&tc->state, RVS_TEMPLATE_STATE, RVS_TEMPLATE_ASSURED);
 }
 

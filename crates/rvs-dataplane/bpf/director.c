@@ -71,7 +71,7 @@ int rvs_director(struct xdp_md *ctx)
 	struct RvsConfig *cfg;
 	struct RvsConn *c = NULL;
 	struct RvsConnKey *fkey;
-	int nat, not_virtual = 0, persistent;
+	int nat, not_virtual = 0, held = 0;
 	struct RvsSvc *svc;
 	struct RvsDest *d;
 	struct pkt p = {};
@@ -124,16 +124,26 @@ int rvs_director(struct xdp_md *ctx)
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);
-	persistent = READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT;
-	if (persistent) {
-		if (sched_persist(svc, &p, &key, now, &dest) < 0)
+	if (READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT) {
+		held = sched_persist(svc, &p, &key, now, &dest);
+		if (held < 0)
 			return drop(RVS_STAT_DROP_NO_DEST);
 	} else if (schedule(svc, &p, &dest) < 0) {
 		return drop(RVS_STAT_DROP_NO_DEST);
 	}
 	d = bpf_map_lookup_elem(&dests, &dest);
-	if (!d)
+	if (held > 0) {
+		/* Controlled by its template, which it finds again from its own key and these bits. */
+		fresh.flags = RVS_CONN_F_CONTROLLED;
+		fresh.tmpl = (__u8)READ_ONCE(svc->tmpl);
+		fresh.dest = dest;
+		fresh.dest_gen = d ? READ_ONCE(d->generation) : 0;
+	}
+	if (!d) {
+		if (held > 0)
+			template_release(&key, &fresh);
 		return drop(RVS_STAT_DROP_NO_DEST);
+	}
 	/* One-packet scheduling (-o): each UDP datagram goes where it is scheduled and leaves no
 	 * entry, as IPVS never hashes its IP_VS_CONN_F_ONE_PACKET connections; each counts as a
 	 * connection in the statistics. (Replies of a NAT service are then not translated, as in
@@ -143,19 +153,21 @@ int rvs_director(struct xdp_md *ctx)
 		counters_conn(&svc_stats, READ_ONCE(d->svc));
 		counters_conn(&dest_stats, dest);
 		count(RVS_STAT_CONN_ONE_PACKET);
+		if (held > 0)	/* made and gone at once, as IPVS's one-packet connections */
+			template_release(&key, &fresh);
 		return forward(ctx, cfg, &fresh, &p);
 	}
-	if (persistent)
-		fresh.flags = RVS_CONN_F_CONTROLLED;
 	switch (conn_create(cfg, &key, &p, dest, d, now, &fresh, &c)) {
 	case CREATED:
-		if (persistent)
-			template_hold(svc, &key, dest);
 		return forward(ctx, cfg, &fresh, &p);
 	case RACED:
+		if (held > 0)	/* the connection another CPU made holds the template */
+			template_release(&key, &fresh);
 		conn_touch(cfg, &key, c, &p, now);
 		return forward(ctx, cfg, c, &p);
 	default:	/* FULL, DYING: counted */
+		if (held > 0)
+			template_release(&key, &fresh);
 		return XDP_DROP;
 	}
 }

@@ -47,8 +47,19 @@ static __always_inline int template_kill(struct RvsConn *tc, __u32 seen)
 	return 1;
 }
 
+/* One connection more under template `tc` (ip_vs_control_add); 1 when taken. */
+static __always_inline int template_get(struct RvsConn *tc, __u32 dest)
+{
+	if (tc->dest != dest || READ_ONCE(tc->state) == RVS_CONN_DEAD)
+		return 0;
+	__sync_fetch_and_add(&tc->flags, 1);
+	return 1;
+}
+
 /* The real server for a new connection `key` of persistent service `svc`: its template's, or
- * a scheduled one (for which a template is made). -1 when there is none. */
+ * a scheduled one (for which a template is made). Returns -1 when there is none, 1 when the
+ * connection is counted under a template (which then controls it), 0 when it goes without
+ * one (its template could not be made: the table is full, or another CPU is deleting it). */
 static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, struct RvsConnKey *key,
 					 __u64 now, __u32 *dest)
 {
@@ -66,7 +77,7 @@ static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, stru
 			*dest = tc->dest;
 			if (READ_ONCE(tc->last_seen_ns) != now)
 				WRITE_ONCE(tc->last_seen_ns, now);
-			return 0;
+			return template_get(tc, *dest);
 		}
 		/* Expired, or its real server left: replaced (IPVS unhashes it and makes another). */
 		if (state != RVS_CONN_DEAD && template_kill(tc, state))
@@ -87,27 +98,17 @@ static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, stru
 	if (bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST) == 0) {
 		dest_persist_add(*dest, fresh.dest_gen, 1);
 		count(RVS_STAT_TEMPLATE_CREATED);
-		return 0;
 	}
-	/* Another CPU made this client's template first: follow it. (A DEAD one being deleted,
-	 * or a full table: this connection goes where it was scheduled, without a template.) */
+	/* Ours, or another CPU's made first (then its real server is followed if it can be). */
 	tc = bpf_map_lookup_elem(&conns, &t);
-	if (tc && READ_ONCE(tc->state) != RVS_CONN_DEAD && template_valid(tc))
+	if (!tc || READ_ONCE(tc->state) == RVS_CONN_DEAD)
+		return 0;
+	if (tc->dest != *dest) {
+		if (!template_valid(tc))
+			return 0;
 		*dest = tc->dest;
-	return 0;
-}
-
-/* A connection was made under its template: the template controls one more
- * (ip_vs_control_add). */
-static __always_inline void template_hold(struct RvsSvc *svc, struct RvsConnKey *key, __u32 dest)
-{
-	struct RvsConnKey t = {};
-	struct RvsConn *tc;
-
-	template_key(svc, key, &t);
-	tc = bpf_map_lookup_elem(&conns, &t);
-	if (tc && tc->dest == dest && READ_ONCE(tc->state) != RVS_CONN_DEAD)
-		__sync_fetch_and_add(&tc->flags, 1);
+	}
+	return template_get(tc, *dest);
 }
 
 #endif

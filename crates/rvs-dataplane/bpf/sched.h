@@ -386,12 +386,52 @@ static __always_inline int sched_twos(struct RvsSvc *svc, __u32 *dest)
 	return 0;
 }
 
+/* The first destination in list order that may take a connection: where a ring's picks all
+ * failed because destinations became unusable since it was built (overloaded by their
+ * thresholds, say), rather than dropping while another is free, as rr and wrr would find one. */
+struct first_eligible {
+	__u32 list_off;
+	int found;
+};
+
+static long first_eligible_step(__u32 i, void *ctx)
+{
+	struct first_eligible *f = ctx;
+	__u32 idx = f->list_off + i, *slot;
+	struct RvsDest *d;
+
+	slot = bpf_map_lookup_elem(&pool, &idx);
+	if (!slot)
+		return 1;
+	d = bpf_map_lookup_elem(&dests, slot);
+	if (!d || !dest_eligible(*slot, d))
+		return 0;
+	f->found = (int)*slot;
+	return 1;
+}
+
+static __always_inline int sched_first_eligible(struct RvsSvc *svc, __u32 *dest)
+{
+	struct first_eligible f = { .list_off = svc->list_off, .found = -1 };
+	__u32 n = svc->list_len;
+
+	if (n > RVS_MAX_SVC_DESTS)
+		n = RVS_MAX_SVC_DESTS;
+	bpf_loop(n, first_eligible_step, &f, 0);
+	if (f.found < 0)
+		return -1;
+	*dest = (__u32)f.found;
+	return 0;
+}
+
 /* Pick a destination slot for a new connection; -1 when none is available. */
 static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
 	switch (svc->sched) {
 	case RVS_SCHED_RING:
-		return sched_ring(svc, dest);
+		if (sched_ring(svc, dest) == 0)
+			return 0;
+		return sched_first_eligible(svc, dest);
 	case RVS_SCHED_LC:
 	case RVS_SCHED_WLC:
 	case RVS_SCHED_SED:

@@ -197,9 +197,18 @@ pub struct RvsSvc {
     /// Persistence granularity (`-M`), network order: client addresses that agree under this
     /// mask share a template.
     pub netmask: u32,
-    /// Always zero.
-    pub pad: u32,
+    /// How a connection finds its template again (`RVS_TMPL_*`), copied into each
+    /// connection made through one.
+    pub tmpl: u32,
 }
+
+/// `RvsSvc::tmpl`, `RvsConn::tmpl`: the netmask's prefix length (0 to 32).
+pub const RVS_TMPL_PREFIX: u8 = 0x3f;
+/// `RvsSvc::tmpl`, `RvsConn::tmpl`: the template's port is 0 (an all-ports service).
+pub const RVS_TMPL_ANY_PORT: u8 = 0x40;
+/// `RvsSvc::tmpl`, `RvsConn::tmpl`: the fields above are set (the netmask is a prefix); a
+/// connection then finds its template from its own key, whatever its service became since.
+pub const RVS_TMPL_VALID: u8 = 0x80;
 
 /// A real server of one service (`dests`, mmapable, indexed by destination slot).
 #[repr(C)]
@@ -347,8 +356,8 @@ pub struct RvsConn {
     pub dport: u16,
     /// Forwarding method at binding time.
     pub fwd: u8,
-    /// Always zero.
-    pub pad: u8,
+    /// For a connection made through a template: its service's `RvsSvc::tmpl` then.
+    pub tmpl: u8,
 }
 
 /// Keys of connection entries that may have expired (`expire`, mmapable, one element): the

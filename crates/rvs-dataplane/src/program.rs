@@ -364,7 +364,7 @@ impl Programmer {
             list_len: list.len,
             timeout_s: spec.persistence.map_or(0, |p| p.timeout_s),
             netmask: spec.persistence.map_or(0, |p| u32::from(p.netmask).to_be()),
-            pad: 0,
+            tmpl: spec.persistence.map_or(0, |p| u32::from(template_bits(p.netmask, spec.port == 0))),
         };
         dp.maps.services.insert(key, value, 0).map_err(map_err("services"))?;
         let previous = self.services.insert(spec.slot, Installed { key, ring, list });
@@ -491,6 +491,18 @@ fn set_config_flag(dp: &Dataplane, bit: u32, enabled: bool) {
             flags.fetch_and(!bit, Ordering::AcqRel);
         }
     }
+}
+
+/// `RvsSvc::tmpl` for a persistent service: the netmask as a prefix length, and whether the
+/// service listens on all ports; 0 when the netmask is no prefix (connections then find their
+/// template through the service).
+fn template_bits(netmask: Ipv4Addr, any_port: bool) -> u8 {
+    let mask = u32::from(netmask);
+    let prefix = mask.leading_ones();
+    if mask.checked_shl(prefix).unwrap_or(0) != 0 {
+        return 0;
+    }
+    RVS_TMPL_VALID | (prefix as u8 & RVS_TMPL_PREFIX) | if any_port { RVS_TMPL_ANY_PORT } else { 0 }
 }
 
 fn dest_flags(spec: &DestSpec) -> u8 {

@@ -39,11 +39,11 @@ pub fn timeout_ns(cfg: &RvsConfig, key: &RvsConnKey, conn: &RvsConn) -> u64 {
 }
 
 /// Whether an entry is DEAD or past its timeout at `now` (the program decides for good). A
-/// persistence template's timeout is its service's, which the program reads: every template
-/// that controls no connection is a candidate.
+/// persistence template's timeout is its service's, which the program reads, and a template
+/// whose service is gone expires whatever it controls: every template is a candidate.
 fn candidate(cfg: &RvsConfig, key: &RvsConnKey, conn: &RvsConn, now: u64) -> bool {
     if key.kind == RVS_KEY_TEMPLATE {
-        return conn.flags == 0;
+        return true;
     }
     conn.state == RVS_CONN_DEAD || (now > conn.last_seen_ns && now - conn.last_seen_ns > timeout_ns(cfg, key, conn))
 }

@@ -170,3 +170,39 @@ fn a_quiesced_real_server_keeps_its_clients() {
     assert_eq!(syn_to(&env, CLIENT, 46001, 80), "ws2");
     assert_eq!(syn_to(&env, CLIENT_B, 46002, 80), "ws1");
 }
+
+#[test]
+fn a_deleted_services_templates_go_at_the_next_sweep() {
+    require_root!();
+    let mut env = Env::dr_cluster();
+    persistent(&mut env, 80, 300, Ipv4Addr::BROADCAST);
+    assert_eq!(syn_to(&env, CLIENT, 47000, 80), "ws2");
+    assert_eq!(templates(&env).len(), 1);
+    let dp = env.dp.as_mut().expect("loaded");
+    env.prog.remove_service(dp, SVC_TCP, now()).expect("remove");
+    env.dp().sweep().expect("sweep");
+    assert!(templates(&env).is_empty(), "the template of a deleted service stays");
+    assert_eq!(env.conns_of(D_WS2).persist, 0);
+}
+
+#[test]
+fn connections_find_their_template_after_the_netmask_changed() {
+    require_root!();
+    let mut env = Env::dr_cluster();
+    let mut cfg = env.dp().maps.config.read(0).expect("config");
+    cfg.tcp_timeout_ns[3] = 1_000_000_000; // SYN_RECV: 1 s
+    env.prog.set_config(env.dp(), &cfg);
+    persistent(&mut env, 80, 1, Ipv4Addr::BROADCAST);
+    assert_eq!(syn_to(&env, CLIENT, 48000, 80), "ws2");
+    // -M changes: new connections use /24 templates; the old template still controls one.
+    persistent(&mut env, 80, 1, Ipv4Addr::new(255, 255, 255, 0));
+    let old = templates(&env);
+    assert_eq!((old.len(), old[0].1.flags), (1, 1));
+    // The connection expires and releases its own template, which then expires too.
+    std::thread::sleep(Duration::from_millis(1100));
+    env.dp().sweep().expect("sweep");
+    assert_eq!(templates(&env)[0].1.flags, 0, "released through the bits it kept");
+    std::thread::sleep(Duration::from_millis(1100));
+    env.dp().sweep().expect("sweep");
+    assert!(templates(&env).is_empty());
+}

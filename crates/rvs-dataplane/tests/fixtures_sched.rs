@@ -354,3 +354,27 @@ fn one_packet_scheduling_schedules_every_datagram() {
     assert_eq!(a[0..6], b[0..6]);
     assert_eq!(env.stat(RvsStat::ConnCreated), 1);
 }
+
+/// A ring built before its heaviest real server was overloaded by its threshold: the picks
+/// that land on it do not drop the connection while another real server is free.
+#[test]
+fn a_ring_falls_back_past_real_servers_overloaded_since_it_was_built() {
+    require_root!();
+    let mut env = Env::dr_cluster();
+    let mut ws2 = Env::dest_spec(WS2, 80, SVC_TCP, 2, 10);
+    ws2.thresholds = Thresholds { upper: 1, lower: 0 };
+    env.prog.update_dest(env.dp(), D_WS2, &ws2).expect("thresholds");
+    // wrr 10:1 as a ring: ten ws2, then ws1.
+    let mut ring = vec![D_WS2; 10];
+    ring.push(D_WS1);
+    env.service(SVC_TCP, 80, 6, SchedSpec::Ring { ring, cursor: Some(0) }, vec![D_WS2, D_WS1]);
+    let syn = |sport: u16| FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, VIP, sport, 80, TcpFlags::SYN, b"").build();
+    let (_, first) = env.run(&syn(52000));
+    assert_eq!(first[0..6], WS2_MAC, "ws2 takes the first and is overloaded");
+    for i in 1..12u16 {
+        let (verdict, out) = env.run(&syn(52000 + i));
+        assert_eq!(verdict, XDP_TX, "connection {i} dropped");
+        assert_eq!(out[0..6], WS1_MAC, "connection {i}");
+    }
+    assert_eq!(env.stat(RvsStat::DropNoDest), 0);
+}

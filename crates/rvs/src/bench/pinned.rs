@@ -303,7 +303,7 @@ fn udp_entry(dest: &DestSlot, fwd: u8) -> Result<RvsConn> {
         daddr: dest.dest.addr,
         dport: dest.dest.port,
         fwd,
-        pad: 0,
+        tmpl: 0,
     })
 }
 
