@@ -228,11 +228,19 @@ static __always_inline struct RvsConnKey nat_reply_key(const struct RvsConnKey *
 }
 
 /* Indexes a new NAT connection by its reply tuple. */
-static __always_inline void nat_link(struct RvsConnKey *key, struct RvsConn *c)
+static __always_inline int nat_link(struct RvsConnKey *key, struct RvsConn *c)
 {
 	struct RvsConnKey r = nat_reply_key(key, c);
 
-	bpf_map_update_elem(&nat_rev, &r, key, BPF_ANY);
+	return bpf_map_update_elem(&nat_rev, &r, key, BPF_ANY) == 0;
+}
+
+/* Takes back the reply index entry of a NAT connection that could not be made. */
+static __always_inline void nat_unlink_new(struct RvsConnKey *key, struct RvsConn *c)
+{
+	struct RvsConnKey r = nat_reply_key(key, c);
+
+	bpf_map_delete_elem(&nat_rev, &r);
 }
 
 /* Removes a dead NAT connection's reply index, unless a newer connection took it over. */
@@ -362,28 +370,42 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 						      struct RvsConn **winner)
 {
 	struct RvsConn *c;
+	int masq;
 
 	conn_fill(cfg, p, dest, d, now, fresh);
+	/* A NAT connection is indexed by its reply first: without the index its replies would
+	 * leave untranslated, so a connection that cannot have one is not made. */
+	masq = fresh->fwd == RVS_FWD_MASQ;
+	if (masq && !nat_link(key, fresh)) {
+		count(RVS_STAT_DROP_CONN_TABLE_FULL);
+		return FULL;
+	}
 	if (bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST) == 0) {
 		dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
 		dest_thresholds(fresh, 1);
 		counters_conn(&svc_stats, READ_ONCE(d->svc));
 		counters_conn(&dest_stats, dest);
 		count(RVS_STAT_CONN_CREATED);
-		if (fresh->fwd == RVS_FWD_MASQ)
-			nat_link(key, fresh);
 		return CREATED;
 	}
 	c = bpf_map_lookup_elem(&conns, key);
 	if (!c) {
 		/* not a collision: the table is full */
+		if (masq)
+			nat_unlink_new(key, fresh);
 		count(RVS_STAT_DROP_CONN_TABLE_FULL);
 		return FULL;
 	}
 	if (READ_ONCE(c->state) == RVS_CONN_DEAD) {
+		if (masq)
+			nat_unlink_new(key, fresh);
 		count(RVS_STAT_DROP_CONN_DYING);
 		return DYING;
 	}
+	/* Raced: the other CPU's connection wins; our index entry goes unless it is the winner's
+	 * too (the same real server). */
+	if (masq && (c->daddr != fresh->daddr || c->dport != fresh->dport))
+		nat_unlink_new(key, fresh);
 	*winner = c;
 	return RACED;
 }

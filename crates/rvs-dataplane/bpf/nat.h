@@ -228,8 +228,11 @@ static __always_inline int nat_icmp(struct xdp_md *ctx, struct RvsConfig *cfg, s
 		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
 	inner = (void *)(icmp + 1);
 	ports = (void *)(inner + 1);
+	/* The quoted packet must carry its ports: a first fragment (or no fragment) whose length
+	 * covers them, as IPVS requires of the packets it translates errors about. */
 	if ((void *)(ports + 2) > data_end || inner->ihl != 5 ||
-	    (inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP))
+	    (inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP) ||
+	    (bpf_ntohs(inner->frag_off) & IP_OFFSET) || bpf_ntohs(inner->tot_len) < sizeof(*inner) + 4)
 		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
 
 	/* From the client: the quoted packet is a reply it got (virtual address to client),
@@ -256,6 +259,10 @@ static __always_inline int nat_icmp(struct xdp_md *ctx, struct RvsConfig *cfg, s
 	state = READ_ONCE(c->state);
 	if (state == RVS_CONN_DEAD || c->fwd != RVS_FWD_MASQ ||
 	    conn_expired(cfg, c, key.proto, state, now))
+		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
+	/* From a real server's side, the quoted request must have gone to this connection's real
+	 * server (an index entry that outlived a replacement of its connection does not count). */
+	if (!from_client && (c->daddr != inner->daddr || c->dport != ports[1]))
 		return pass(RVS_STAT_PASS_NOT_TCP_UDP);
 	if (p->ip->ttl <= 1)
 		return drop(RVS_STAT_DROP_TTL_EXCEEDED);

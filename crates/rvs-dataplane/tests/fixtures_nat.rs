@@ -416,3 +416,27 @@ fn a_reply_with_ttl_one_leaves_the_connection_as_it_was() {
         assert_eq!(c.outpkts, 1);
     });
 }
+
+#[test]
+fn icmp_errors_quoting_no_ports_go_to_the_kernel_untranslated() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let n = nat_env(&ns);
+        let (_, sent) = n.env.run(&FrameBuilder::udp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, 5400, 80, b"query").build());
+        let quote = &sent[14..14 + 28];
+        // The same quote, but as a later fragment (its bytes 20.. are no ports), and as a
+        // packet whose length does not reach the ports.
+        let mut later = quote.to_vec();
+        later[6..8].copy_from_slice(&0x0010u16.to_be_bytes()); // fragment offset 16 * 8
+        let mut short = quote.to_vec();
+        short[2..4].copy_from_slice(&20u16.to_be_bytes());
+        for q in [later, short] {
+            let q = requote(&q, true, RIP1, 8080); // checksum of the edited header
+            let input = FrameBuilder::icmp_v4(EthernetAddress(RS1_MAC), EthernetAddress(n.prv_mac), RIP1, NAT_CLIENT, port_unreachable(&q)).build();
+            let (v, out) = n.env.run(&input);
+            assert_eq!((v, out), (XDP_PASS, input));
+        }
+        assert_eq!(n.env.stat(RvsStat::FwdNatIcmp), 0);
+    });
+}
