@@ -297,7 +297,12 @@ fn weighted_1_and_3(scheduler: &str) -> DrCluster {
 /// (rs1 played webserver1's part, rs2 webserver2's) or `FAIL`, and the (ActiveConn, InActConn)
 /// of rs1 and rs2 it listed afterwards, if it did.
 fn recorded(title: &str) -> (Vec<String>, Option<Counts>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/traffic/sched.txt");
+    recorded_in("sched.txt", title)
+}
+
+/// [`recorded`] from recording `file` of `tests/golden/traffic`.
+fn recorded_in(file: &str, title: &str) -> (Vec<String>, Option<Counts>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/traffic").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header = format!("=== {title} ===");
     let lines: Vec<&str> = text
@@ -336,7 +341,12 @@ fn recorded(title: &str) -> (Vec<String>, Option<Counts>) {
 /// same reals in the same order, a refused connection where IPVS had none to give, and the
 /// same ActiveConn/InActConn.
 fn replays_the_oracle(scheduler: &str, n: usize) -> (DrCluster, Vec<HeldGet>) {
-    let (want, counts) = recorded(&format!("{scheduler}: {n} held connections"));
+    replays_the_recording("sched.txt", scheduler, n)
+}
+
+/// [`replays_the_oracle`] from recording `file`.
+fn replays_the_recording(file: &str, scheduler: &str, n: usize) -> (DrCluster, Vec<HeldGet>) {
+    let (want, counts) = recorded_in(file, &format!("{scheduler}: {n} held connections"));
     assert_eq!(want.len(), n, "the recording of {scheduler}");
     let cluster = weighted_1_and_3(scheduler);
     let answered = want.iter().take_while(|w| *w != "FAIL").count();
@@ -626,4 +636,15 @@ fn persistence_keeps_the_client_on_one_real_and_lists_its_template() {
     cluster.configure(&["-E -t 192.168.0.100:80 -s rr"]);
     let answers = cluster.answers(4);
     assert!(count(&answers, W1) == 2 && count(&answers, W2) == 2, "{answers:?}");
+}
+
+#[test]
+fn lblc_keeps_a_destination_on_its_real_until_it_is_overloaded() {
+    if !root_or_skip("lblc_keeps_a_destination_on_its_real_until_it_is_overloaded") {
+        return;
+    }
+    // One virtual address, so one cache entry: webserver2 (weight 3) keeps it until it has more
+    // active connections than its weight while webserver1 is under half its weight; then
+    // webserver1 takes over, and keeps it.
+    replays_the_recording("sched-lblc.txt", "lblc", 8);
 }

@@ -21,6 +21,7 @@ pub mod failover;
 pub mod hashing;
 mod kind;
 pub mod least;
+pub mod locality;
 pub mod maglev;
 pub mod twos;
 pub mod ring;

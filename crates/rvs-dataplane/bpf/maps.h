@@ -114,6 +114,16 @@ struct {
 	PIN_BY_NAME;
 } nat_rev SEC(".maps");
 
+/* lblc's cache: (service, destination address) -> the real server last chosen for it. The least
+ * recently used entries make room for new ones (IPVS drops idle and excess entries too). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RVS_LBLC_ENTRIES);
+	__type(key, struct RvsLblcKey);
+	__type(value, struct RvsLblcEntry);
+	PIN_BY_NAME;
+} lblc SEC(".maps");
+
 /* Traffic counters per service slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

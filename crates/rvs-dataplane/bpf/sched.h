@@ -386,6 +386,86 @@ static __always_inline int sched_twos(struct RvsSvc *svc, __u32 *dest)
 	return 0;
 }
 
+/* lblc (ip_vs_lblc.c): the real server cached for the packet's destination address, unless it
+ * left the service, is quiesced, or is "overloaded" in lblc's sense (more active connections
+ * than its weight while some real server of the service has fewer than half its weight); else
+ * the wlc pick, which is cached. */
+struct half_loaded {
+	__u32 list_off;
+	int found;
+};
+
+static long half_loaded_step(__u32 i, void *ctx)
+{
+	struct half_loaded *h = ctx;
+	__u32 idx = h->list_off + i, *slot;
+	struct RvsDestConns *dc;
+	struct RvsDest *d;
+
+	slot = bpf_map_lookup_elem(&pool, &idx);
+	if (!slot)
+		return 1;
+	d = bpf_map_lookup_elem(&dests, slot);
+	dc = bpf_map_lookup_elem(&dest_conns, slot);
+	if (!d || !dc)
+		return 0;
+	if ((__s64)READ_ONCE(dc->active) * 2 < (__s64)READ_ONCE(d->weight)) {
+		h->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int lblc_overloaded(struct RvsSvc *svc, __u32 slot, struct RvsDest *d)
+{
+	struct RvsDestConns *dc = bpf_map_lookup_elem(&dest_conns, &slot);
+	struct half_loaded h = { .list_off = svc->list_off };
+	__u32 n = svc->list_len;
+
+	if (!dc || READ_ONCE(dc->active) <= READ_ONCE(d->weight))
+		return 0;
+	if (n > RVS_MAX_SVC_DESTS)
+		n = RVS_MAX_SVC_DESTS;
+	bpf_loop(n, half_loaded_step, &h, 0);
+	return h.found;
+}
+
+static __always_inline int sched_lblc(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
+{
+	struct RvsLblcKey k = { .svc = svc->slot, .daddr = p->daddr };
+	struct scan s = { .list_off = svc->list_off, .sched = RVS_SCHED_WLC };
+	struct RvsLblcEntry fresh = {};
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct RvsLblcEntry *en;
+	struct RvsDest *d;
+	__u32 n = svc->list_len, slot;
+
+	en = bpf_map_lookup_elem(&lblc, &k);
+	if (en && !(now > en->last_use_ns && now - en->last_use_ns > RVS_LBLC_EXPIRATION_NS)) {
+		WRITE_ONCE(en->last_use_ns, now);
+		slot = en->dest;
+		d = bpf_map_lookup_elem(&dests, &slot);
+		if (d && READ_ONCE(d->generation) == en->dest_gen && READ_ONCE(d->svc) == svc->slot &&
+		    (READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE) && READ_ONCE(d->weight) > 0 &&
+		    !lblc_overloaded(svc, slot, d)) {
+			*dest = slot;
+			return 0;
+		}
+	}
+	if (n > RVS_MAX_SVC_DESTS)
+		n = RVS_MAX_SVC_DESTS;
+	bpf_loop(n, scan_step, &s, 0);
+	if (!s.found)
+		return -1;
+	*dest = s.best;
+	d = bpf_map_lookup_elem(&dests, dest);
+	fresh.last_use_ns = now;
+	fresh.dest = s.best;
+	fresh.dest_gen = d ? READ_ONCE(d->generation) : 0;
+	bpf_map_update_elem(&lblc, &k, &fresh, BPF_ANY);
+	return 0;
+}
+
 /* The first destination in list order that may take a connection: where a ring's picks all
  * failed because destinations became unusable since it was built (overloaded by their
  * thresholds, say), rather than dropping while another is free, as rr and wrr would find one. */
@@ -446,6 +526,8 @@ static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *de
 		return sched_maglev(svc, p, dest);
 	case RVS_SCHED_TWOS:
 		return sched_twos(svc, dest);
+	case RVS_SCHED_LBLC:
+		return sched_lblc(svc, p, dest);
 	default:
 		return -1;
 	}

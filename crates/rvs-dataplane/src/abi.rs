@@ -144,6 +144,36 @@ pub enum RvsSched {
     /// Weighted random power of two choices: two destinations drawn by weight, the one with
     /// the smaller overhead / weight wins.
     Twos = 11,
+    /// Locality-based least connection: the real server cached for the destination address,
+    /// while it is not overloaded, else the `Wlc` pick (which is cached).
+    Lblc = 12,
+}
+
+/// Entries of the `lblc` cache (least recently used ones are evicted past it).
+pub const RVS_LBLC_ENTRIES: u32 = 65536;
+/// How long an unused `lblc` cache entry counts: IPVS's `lblc_expiration` default, 24 hours.
+pub const RVS_LBLC_EXPIRATION_NS: u64 = 86_400_000_000_000;
+
+/// Key of the `lblc` cache: a service slot and a destination address (network order).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsLblcKey {
+    /// Service slot.
+    pub svc: u32,
+    /// Destination address of the packets, network order.
+    pub daddr: u32,
+}
+
+/// Value of the `lblc` cache: the real server last chosen for the address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsLblcEntry {
+    /// When it was last used (`CLOCK_MONOTONIC_COARSE`, ns).
+    pub last_use_ns: u64,
+    /// Destination slot.
+    pub dest: u32,
+    /// `RvsDest::generation` when it was chosen.
+    pub dest_gen: u32,
 }
 
 /// `RvsSvc::flags`: an unusable bucket sends the search around the table (`sh-fallback`,

@@ -43,6 +43,8 @@ pub enum SchedSpec {
     Ovf,
     /// Weighted random power of two choices over `dests`.
     Twos,
+    /// Locality-based least connection over `dests` (the cache lives in the data plane).
+    Lblc,
     /// Source hashing over a 256-bucket `table` of destination slots (empty: no destination),
     /// hashing the source port too with `port`, walking the table from an unusable bucket with
     /// `fallback`.
@@ -323,6 +325,7 @@ impl Programmer {
             SchedSpec::Fo => (RvsSched::Fo, &[][..], None),
             SchedSpec::Ovf => (RvsSched::Ovf, &[][..], None),
             SchedSpec::Twos => (RvsSched::Twos, &[][..], None),
+            SchedSpec::Lblc => (RvsSched::Lblc, &[][..], None),
             SchedSpec::SourceHash { table, port, fallback } => {
                 flags = u32::from(*port) * RVS_SVC_F_HASH_PORT + u32::from(*fallback) * RVS_SVC_F_HASH_FALLBACK;
                 (RvsSched::Sh, &table[..], None)

@@ -404,6 +404,7 @@ impl Plane {
                 SchedulerKind::Fo => SchedSpec::Fo,
                 SchedulerKind::Ovf => SchedSpec::Ovf,
                 SchedulerKind::Twos => SchedSpec::Twos,
+                SchedulerKind::Lblc => SchedSpec::Lblc,
                 SchedulerKind::Sh => SchedSpec::SourceHash {
                     table: s.hash_table().unwrap_or_default(),
                     port: plane.hash_flags.port,

@@ -98,6 +98,7 @@ impl SchedulerKind {
                 | Self::Dh
                 | Self::Mh
                 | Self::Twos
+                | Self::Lblc
         )
     }
 
@@ -176,6 +177,7 @@ mod tests {
                 SchedulerKind::Wrr,
                 SchedulerKind::Lc,
                 SchedulerKind::Wlc,
+                SchedulerKind::Lblc,
                 SchedulerKind::Dh,
                 SchedulerKind::Sh,
                 SchedulerKind::Sed,

@@ -46,6 +46,9 @@ pub enum Scheduler {
     MaglevHashing,
     /// `twos` (stateless, random).
     PowerOfTwoChoices,
+    /// `lblc`: its cache lives in the data plane; [`super::locality::lblc_pick`] is the
+    /// reference with the cache passed in. Without a cache, a pick is `wlc`'s (a cache miss).
+    LocalityBasedLeastConnection,
 }
 
 /// The service flags the hashing schedulers read (`-b sh-port,sh-fallback`).
@@ -73,6 +76,7 @@ impl Scheduler {
             SchedulerKind::Dh => Ok(Self::DestinationHashing),
             SchedulerKind::Mh => Ok(Self::MaglevHashing),
             SchedulerKind::Twos => Ok(Self::PowerOfTwoChoices),
+            SchedulerKind::Lblc => Ok(Self::LocalityBasedLeastConnection),
             other => Err(SchedError::Unsupported(other)),
         }
     }
@@ -92,6 +96,7 @@ impl Scheduler {
             Self::DestinationHashing => SchedulerKind::Dh,
             Self::MaglevHashing => SchedulerKind::Mh,
             Self::PowerOfTwoChoices => SchedulerKind::Twos,
+            Self::LocalityBasedLeastConnection => SchedulerKind::Lblc,
         }
     }
 
@@ -115,6 +120,7 @@ impl Scheduler {
             // Random in the kernel and in the data plane; here both draws are 0 (the first
             // available destination's weight range): see twos_pick for chosen draws.
             Self::PowerOfTwoChoices => twos_pick(dests, 0, 0),
+            Self::LocalityBasedLeastConnection => wlc_pick(dests),
         }
     }
 
@@ -151,7 +157,8 @@ impl Scheduler {
             | Self::SourceHashing
             | Self::DestinationHashing
             | Self::MaglevHashing
-            | Self::PowerOfTwoChoices => {}
+            | Self::PowerOfTwoChoices
+            | Self::LocalityBasedLeastConnection => {}
         }
     }
 }
@@ -404,8 +411,8 @@ mod tests {
         assert_eq!(svc.del_dest(9), Err(SchedError::NoSuchDest(9)));
         assert_eq!(svc.set_overloaded(9, true), Err(SchedError::NoSuchDest(9)));
         assert_eq!(
-            SchedService::new(SchedulerKind::Lblc),
-            Err(SchedError::Unsupported(SchedulerKind::Lblc))
+            SchedService::new(SchedulerKind::Lblcr),
+            Err(SchedError::Unsupported(SchedulerKind::Lblcr))
         );
         assert_eq!(svc.locate(9, 1, 80), Err(SchedError::NoSuchDest(9)));
     }
