@@ -648,3 +648,34 @@ fn lblc_keeps_a_destination_on_its_real_until_it_is_overloaded() {
     // webserver1 takes over, and keeps it.
     replays_the_recording("sched-lblc.txt", "lblc", 8);
 }
+
+#[test]
+fn expire_nodest_conn_ends_a_removed_real_servers_connections_at_their_next_packet() {
+    if !root_or_skip("expire_nodest_conn_ends_a_removed_real_servers_connections_at_their_next_packet") {
+        return;
+    }
+    let cluster = DrCluster::start_with(&["--expire-nodest-conn"]);
+    cluster.configure(&[
+        "-A -t 192.168.0.100:80 -s rr",
+        "-a -t 192.168.0.100:80 -r 192.168.0.11:80 -g",
+        "-a -t 192.168.0.100:80 -r 192.168.0.22:80 -g",
+    ]);
+    // A download of a byte a second from webserver2: the client acknowledges each through the
+    // director.
+    let (_held, first) = hold(&cluster);
+    assert_eq!(first, W2);
+    cluster.configure(&["-d -t 192.168.0.100:80 -r 192.168.0.22:80"]);
+    let deadline = std::time::Instant::now() + LISTING_WAIT;
+    let expired = loop {
+        let n = cluster.rvsd.stats().get("conn_expired_nodest").copied().unwrap_or(0);
+        if n > 0 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(expired >= 1, "the removed real server's connection was not expired by its next packet");
+    let listing = cluster.rvsd.rvsadm_ok(&["-Lnc"]);
+    assert!(!listing.contains("192.168.0.22:80"), "{listing}");
+    // New connections go to the remaining real server.
+    short_to(&cluster, W1, "after -d");
+}

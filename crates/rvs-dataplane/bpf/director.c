@@ -33,6 +33,15 @@ static __always_inline void conn_touch(struct RvsConfig *cfg, struct RvsConnKey 
 		WRITE_ONCE(c->last_seen_ns, now);
 }
 
+/* Whether a connection's real server is still in its service (same slot occupant, available). */
+static __always_inline int conn_dest_available(const struct RvsConn *c)
+{
+	__u32 slot = c->dest;
+	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
+
+	return d && READ_ONCE(d->generation) == c->dest_gen && (READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE);
+}
+
 /* Sends a packet to the destination its connection is bound to (`c` may be the entry in the
  * table or, for a connection's first packet, the copy that was just inserted). */
 static __always_inline int forward(struct xdp_md *ctx, struct RvsConfig *cfg, const struct RvsConn *c,
@@ -72,6 +81,7 @@ int rvs_director(struct xdp_md *ctx)
 	struct RvsConn *c = NULL;
 	struct RvsConnKey *fkey;
 	int nat, not_virtual = 0, held = 0;
+	__u32 state;
 	struct RvsSvc *svc;
 	struct RvsDest *d;
 	struct pkt p = {};
@@ -113,6 +123,18 @@ int rvs_director(struct xdp_md *ctx)
 	}
 
 	c = conn_find(cfg, &key, &p, now);
+	if (c && (READ_ONCE(cfg->flags) & RVS_CFG_F_EXPIRE_NODEST_CONN) && !conn_dest_available(c)) {
+		/* expire_nodest_conn = 1: the connection of a real server that left goes at once,
+		 * and this packet is scheduled anew (a TCP segment other than SYN is then dropped). */
+		state = READ_ONCE(c->state);
+		if (state != RVS_CONN_DEAD && conn_kill(cfg, c, key.proto, state)) {
+			count(RVS_STAT_CONN_EXPIRED_NODEST);
+			nat_unlink(&key, c);
+			template_release(&key, c);
+			bpf_map_delete_elem(&conns, &key);
+		}
+		c = NULL;
+	}
 	if (c) {
 		conn_touch(cfg, &key, c, &p, now);
 		return forward(ctx, cfg, c, &p);

@@ -27,15 +27,21 @@ static __always_inline int template_expired(const struct RvsSvc *svc, struct Rvs
 	return now > last && now - last > template_timeout_ns(svc);
 }
 
-/* ip_vs_check_template: a template is used while its real server is in the service (a
- * quiesced or overloaded one included, as with expire_quiescent_template = 0). */
+/* ip_vs_check_template: a template is used while its real server is in the service (an
+ * overloaded one included; a quiesced one too, unless expire_quiescent_template is set). */
 static __always_inline int template_valid(struct RvsConn *tc)
 {
+	struct RvsConfig *cfg = config_get();
 	__u32 slot = tc->dest;
 	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
 
-	return d && READ_ONCE(d->generation) == tc->dest_gen &&
-	       (READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE);
+	if (!d || READ_ONCE(d->generation) != tc->dest_gen ||
+	    !(READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE))
+		return 0;
+	if (cfg && (READ_ONCE(cfg->flags) & RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE) &&
+	    READ_ONCE(d->weight) == 0)
+		return 0;
+	return 1;
 }
 
 /* Kills a template seen in state `seen`; 1 if this call did (and took PersistConn back). */

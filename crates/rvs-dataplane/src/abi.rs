@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 6;
+pub const RVS_ABI_VERSION: u32 = 7;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -66,6 +66,12 @@ pub const RVS_CFG_F_NAT: u32 = 1;
 /// of being forwarded with `bpf_fib_lookup` and a redirect. rvsd never sets it: it exists so
 /// that `rvs bench nat` can measure the two ways against each other.
 pub const RVS_CFG_F_NAT_KERNEL_ROUTE: u32 = 2;
+/// `RvsConfig::flags`: IPVS's `expire_nodest_conn = 1`: a packet of a connection whose real
+/// server left the service expires the connection at once and is scheduled anew.
+pub const RVS_CFG_F_EXPIRE_NODEST_CONN: u32 = 4;
+/// `RvsConfig::flags`: IPVS's `expire_quiescent_template = 1`: a persistence template whose
+/// real server has weight 0 no longer holds; the client is scheduled anew.
+pub const RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE: u32 = 8;
 
 /// `RvsConfig::tcp_reuse`: a SYN on an entry in this state never starts a new connection.
 pub const RVS_REUSE_NEVER: u8 = 0;
@@ -547,6 +553,8 @@ pub enum RvsStat {
     ConnExpiredInline,
     /// Connection entries expired by the daemon's periodic sweep.
     ConnExpiredSweep,
+    /// Connection entries expired because their real server left (`expire_nodest_conn`).
+    ConnExpiredNodest,
     /// Number of counters (not a counter).
     Max,
 }
@@ -592,6 +600,7 @@ impl RvsStat {
         RvsStat::ConnReused,
         RvsStat::ConnExpiredInline,
         RvsStat::ConnExpiredSweep,
+        RvsStat::ConnExpiredNodest,
     ];
 
     /// The counter's name as operators see it (`rvs stats`, metrics).
@@ -635,6 +644,7 @@ impl RvsStat {
             RvsStat::ConnReused => "conn_reused",
             RvsStat::ConnExpiredInline => "conn_expired_inline",
             RvsStat::ConnExpiredSweep => "conn_expired_sweep",
+            RvsStat::ConnExpiredNodest => "conn_expired_nodest",
             RvsStat::Max => "max",
         }
     }

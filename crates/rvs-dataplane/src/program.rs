@@ -415,6 +415,16 @@ impl Programmer {
         set_config_flag(dp, RVS_CFG_F_NAT_KERNEL_ROUTE, enabled);
     }
 
+    /// IPVS's `expire_nodest_conn` (see [`RVS_CFG_F_EXPIRE_NODEST_CONN`]).
+    pub fn set_expire_nodest_conn(&self, dp: &Dataplane, enabled: bool) {
+        set_config_flag(dp, RVS_CFG_F_EXPIRE_NODEST_CONN, enabled);
+    }
+
+    /// IPVS's `expire_quiescent_template` (see [`RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE`]).
+    pub fn set_expire_quiescent_template(&self, dp: &Dataplane, enabled: bool) {
+        set_config_flag(dp, RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE, enabled);
+    }
+
     /// Installs the run-time settings (tables and timeouts); fields are written one by one with
     /// atomic stores because the programs read them live.
     pub fn set_config(&self, dp: &Dataplane, cfg: &RvsConfig) {

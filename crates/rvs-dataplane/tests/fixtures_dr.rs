@@ -201,3 +201,28 @@ fn redirects_when_the_real_server_is_behind_another_interface() {
     assert_eq!(out, dr_rewritten(&syn, WS1_MAC));
     assert_eq!(env.stat(RvsStat::FwdDrRedirect), 1);
 }
+
+/// expire_nodest_conn: off (IPVS's default), a removed real server's connection drops its
+/// packets until it expires; on, the connection goes at once and the packet is scheduled anew.
+#[test]
+fn expire_nodest_conn_reschedules_a_removed_real_servers_connection() {
+    require_root!();
+    for expire in [false, true] {
+        let mut env = Env::dr_cluster();
+        env.prog.set_expire_nodest_conn(env.dp(), expire);
+        let (_, first) = env.run(&udp(54000));
+        assert_eq!(first[0..6], WS2_MAC);
+        // ws2 leaves the UDP service.
+        env.prog.retire_dest(env.dp(), D_UDP_WS2);
+        env.service(SVC_UDP, 53, 17, SchedSpec::Ring { ring: vec![D_UDP_WS1], cursor: Some(0) }, vec![D_UDP_WS1]);
+        let (verdict, out) = env.run(&udp(54000));
+        if expire {
+            assert_eq!(verdict, XDP_TX);
+            assert_eq!(out[0..6], WS1_MAC, "scheduled anew");
+            assert_eq!(env.stat(RvsStat::ConnExpiredNodest), 1);
+        } else {
+            assert_eq!(verdict, XDP_DROP);
+            assert_eq!(env.stat(RvsStat::DropDestUnavailable), 1);
+        }
+    }
+}

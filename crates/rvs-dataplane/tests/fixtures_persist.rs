@@ -206,3 +206,16 @@ fn connections_find_their_template_after_the_netmask_changed() {
     env.dp().sweep().expect("sweep");
     assert!(templates(&env).is_empty());
 }
+
+#[test]
+fn expire_quiescent_template_drops_a_quiesced_real_servers_templates() {
+    require_root!();
+    let mut env = Env::dr_cluster();
+    env.prog.set_expire_quiescent_template(env.dp(), true);
+    persistent(&mut env, 80, 300, Ipv4Addr::BROADCAST);
+    assert_eq!(syn_to(&env, CLIENT, 49000, 80), "ws2");
+    env.prog.update_dest(env.dp(), D_WS2, &Env::dest_spec(WS2, 80, SVC_TCP, 2, 0)).expect("quiesce");
+    // With the setting, the quiesced real server's template no longer holds.
+    assert_eq!(syn_to(&env, CLIENT, 49001, 80), "ws1");
+    assert_eq!(env.stat(RvsStat::TemplateCreated), 2);
+}

@@ -44,6 +44,17 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = rvs_dataplane::abi::RVS_DEFAULT_CONN_MAX)]
     pub conn_max: u32,
 
+    /// IPVS's expire_nodest_conn = 1: a packet of a connection whose real server was removed
+    /// expires the connection at once and is scheduled anew (default: dropped until the
+    /// connection expires).
+    #[arg(long)]
+    pub expire_nodest_conn: bool,
+
+    /// IPVS's expire_quiescent_template = 1: a persistence template whose real server has
+    /// weight 0 no longer holds (default: its clients stay until the template expires).
+    #[arg(long)]
+    pub expire_quiescent_template: bool,
+
     /// Serve Prometheus metrics (node_exporter's IPVS names) on GET /metrics at this address,
     /// e.g. 127.0.0.1:9101. Off by default.
     #[arg(long, value_name = "ADDR:PORT")]

@@ -77,6 +77,9 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
         tracing::warn!(instance, pins = %dp.pin_dir().display(), "found the maps of an earlier run of this instance; starting with an empty table");
         rvs_dataplane::program::Programmer::default().clear_stale(&mut dp)?;
     }
+    let prog = rvs_dataplane::program::Programmer::default();
+    prog.set_expire_nodest_conn(&dp, args.expire_nodest_conn);
+    prog.set_expire_quiescent_template(&dp, args.expire_quiescent_template);
     for name in &args.interfaces {
         dp.attach(name, args.xdp_mode).with_context(|| format!("attaching to {name}"))?;
     }
