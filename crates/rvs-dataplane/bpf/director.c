@@ -147,7 +147,7 @@ int rvs_director(struct xdp_md *ctx)
 	if (p.proto == IPPROTO_TCP && !(p.tcp_flags & TH_SYN))
 		return drop(RVS_STAT_DROP_TCP_NO_CONN);
 	if (READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT) {
-		held = sched_persist(svc, &p, &key, now, &dest);
+		held = sched_persist(cfg, svc, &p, &key, now, &dest);
 		if (held < 0)
 			return drop(RVS_STAT_DROP_NO_DEST);
 	} else if (schedule(svc, &p, &dest) < 0) {

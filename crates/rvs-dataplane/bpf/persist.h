@@ -29,16 +29,15 @@ static __always_inline int template_expired(const struct RvsSvc *svc, struct Rvs
 
 /* ip_vs_check_template: a template is used while its real server is in the service (an
  * overloaded one included; a quiesced one too, unless expire_quiescent_template is set). */
-static __always_inline int template_valid(struct RvsConn *tc)
+static __always_inline int template_valid(struct RvsConfig *cfg, struct RvsConn *tc)
 {
-	struct RvsConfig *cfg = config_get();
 	__u32 slot = tc->dest;
 	struct RvsDest *d = bpf_map_lookup_elem(&dests, &slot);
 
 	if (!d || READ_ONCE(d->generation) != tc->dest_gen ||
 	    !(READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE))
 		return 0;
-	if (cfg && (READ_ONCE(cfg->flags) & RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE) &&
+	if ((READ_ONCE(cfg->flags) & RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE) &&
 	    READ_ONCE(d->weight) == 0)
 		return 0;
 	return 1;
@@ -66,8 +65,8 @@ static __always_inline int template_get(struct RvsConn *tc, __u32 dest)
  * a scheduled one (for which a template is made). Returns -1 when there is none, 1 when the
  * connection is counted under a template (which then controls it), 0 when it goes without
  * one (its template could not be made: the table is full, or another CPU is deleting it). */
-static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, struct RvsConnKey *key,
-					 __u64 now, __u32 *dest)
+static __always_inline int sched_persist(struct RvsConfig *cfg, struct RvsSvc *svc, struct pkt *p,
+					 struct RvsConnKey *key, __u64 now, __u32 *dest)
 {
 	struct RvsConnKey t = {};
 	struct RvsConn fresh = {};
@@ -79,7 +78,7 @@ static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, stru
 	tc = bpf_map_lookup_elem(&conns, &t);
 	if (tc) {
 		state = READ_ONCE(tc->state);
-		if (state != RVS_CONN_DEAD && !template_expired(svc, tc, now) && template_valid(tc)) {
+		if (state != RVS_CONN_DEAD && !template_expired(svc, tc, now) && template_valid(cfg, tc)) {
 			*dest = tc->dest;
 			if (READ_ONCE(tc->last_seen_ns) != now)
 				WRITE_ONCE(tc->last_seen_ns, now);
@@ -110,7 +109,7 @@ static __always_inline int sched_persist(struct RvsSvc *svc, struct pkt *p, stru
 	if (!tc || READ_ONCE(tc->state) == RVS_CONN_DEAD)
 		return 0;
 	if (tc->dest != *dest) {
-		if (!template_valid(tc))
+		if (!template_valid(cfg, tc))
 			return 0;
 		*dest = tc->dest;
 	}

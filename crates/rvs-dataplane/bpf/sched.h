@@ -174,50 +174,6 @@ static __always_inline int hash_usable(const struct RvsSvc *svc, __u32 b)
 	return (int)*slot;
 }
 
-/* State of an sh-fallback walk, carried through bpf_loop. */
-struct hash_walk {
-	const struct RvsSvc *svc;
-	__u32 key;
-	__u32 ihash;
-	int found;
-};
-
-static long hash_walk_step(__u32 offset, void *ctx)
-{
-	struct hash_walk *w = ctx;
-	__u32 roffset = (offset + w->ihash) % HASH_TAB_SIZE;
-
-	w->found = hash_usable(w->svc, hash_bucket(w->key, roffset));
-	return w->found >= 0;
-}
-
-static __always_inline int sched_hash(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
-{
-	struct hash_walk w = { .svc = svc, .found = -1 };
-	__u32 flags = svc->flags;
-	int slot;
-
-	if (svc->ring_len != HASH_TAB_SIZE)
-		return -1;	/* no destination */
-	if (svc->sched == RVS_SCHED_DH) {
-		w.key = bpf_ntohl(p->daddr);
-	} else {
-		w.key = bpf_ntohl(p->saddr);
-		if (flags & RVS_SVC_F_HASH_PORT)
-			w.key += bpf_ntohs(p->sport);
-	}
-	w.ihash = hash_bucket(w.key, 0);
-	slot = hash_usable(svc, w.ihash);
-	if (slot < 0 && svc->sched == RVS_SCHED_SH && (flags & RVS_SVC_F_HASH_FALLBACK)) {
-		bpf_loop(HASH_TAB_SIZE, hash_walk_step, &w, 0);
-		slot = w.found;
-	}
-	if (slot < 0)
-		return -1;
-	*dest = (__u32)slot;
-	return 0;
-}
-
 /* mh (ip_vs_mh.c): the daemon writes the 4093-position Maglev table in the ring's place; the
  * program hashes the source address (plus port with mh-port) as the kernel does, with its
  * hsiphash, which on 64-bit machines is SipHash-1-3, under the fixed key (2654435761,
@@ -262,30 +218,52 @@ static __always_inline __u32 mh_position(__u32 key, __u32 offset)
 	return hsiphash_u32(offset + key, MH_KEY1) % MH_TAB_SIZE;
 }
 
-static long mh_walk_step(__u32 offset, void *ctx)
-{
-	struct hash_walk *w = ctx;
-	__u32 roffset = (offset + w->ihash) % MH_TAB_SIZE;
+/* sh, dh and mh read the table the daemon wrote in the ring's place: the position of the
+ * packet's key (the destination address for dh; the source address, plus the source port with
+ * -b *-port, for sh and mh), and with -b *-fallback (sh, mh) a walk around the table from
+ * there, as ip_vs_{sh,mh}_get_fallback do. */
+struct table_walk {
+	const struct RvsSvc *svc;
+	__u32 maglev;		/* mh's table and hash, else sh/dh's */
+	__u32 key;
+	__u32 ihash;
+	int found;
+};
 
-	w->found = hash_usable(w->svc, mh_position(w->key, roffset));
+static __always_inline __u32 table_position(__u32 maglev, __u32 key, __u32 offset)
+{
+	return maglev ? mh_position(key, offset) : hash_bucket(key, offset);
+}
+
+static long table_walk_step(__u32 offset, void *ctx)
+{
+	struct table_walk *w = ctx;
+	__u32 size = w->maglev ? MH_TAB_SIZE : HASH_TAB_SIZE;
+	__u32 roffset = (offset + w->ihash) % size;
+
+	w->found = hash_usable(w->svc, table_position(w->maglev, w->key, roffset));
 	return w->found >= 0;
 }
 
-static __always_inline int sched_maglev(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
+static __always_inline int sched_table(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
-	struct hash_walk w = { .svc = svc, .found = -1 };
-	__u32 flags = svc->flags;
+	struct table_walk w = { .svc = svc, .maglev = svc->sched == RVS_SCHED_MH, .found = -1 };
+	__u32 flags = svc->flags, size = w.maglev ? MH_TAB_SIZE : HASH_TAB_SIZE;
 	int slot;
 
-	if (svc->ring_len != MH_TAB_SIZE)
-		return -1;	/* no destination with a weight */
-	w.key = bpf_ntohl(p->saddr);
-	if (flags & RVS_SVC_F_HASH_PORT)
-		w.key += bpf_ntohs(p->sport);
-	w.ihash = mh_position(w.key, 0);
+	if (svc->ring_len != size)
+		return -1;	/* no destination (for mh: none with a weight) */
+	if (svc->sched == RVS_SCHED_DH) {
+		w.key = bpf_ntohl(p->daddr);
+	} else {
+		w.key = bpf_ntohl(p->saddr);
+		if (flags & RVS_SVC_F_HASH_PORT)
+			w.key += bpf_ntohs(p->sport);
+	}
+	w.ihash = table_position(w.maglev, w.key, 0);
 	slot = hash_usable(svc, w.ihash);
-	if (slot < 0 && (flags & RVS_SVC_F_HASH_FALLBACK)) {
-		bpf_loop(MH_TAB_SIZE, mh_walk_step, &w, 0);
+	if (slot < 0 && svc->sched != RVS_SCHED_DH && (flags & RVS_SVC_F_HASH_FALLBACK)) {
+		bpf_loop(size, table_walk_step, &w, 0);
 		slot = w.found;
 	}
 	if (slot < 0)
@@ -521,9 +499,8 @@ static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *de
 		return sched_scan(svc, dest);
 	case RVS_SCHED_SH:
 	case RVS_SCHED_DH:
-		return sched_hash(svc, p, dest);
 	case RVS_SCHED_MH:
-		return sched_maglev(svc, p, dest);
+		return sched_table(svc, p, dest);
 	case RVS_SCHED_TWOS:
 		return sched_twos(svc, dest);
 	case RVS_SCHED_LBLC:
