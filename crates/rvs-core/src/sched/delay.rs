@@ -8,6 +8,7 @@
 //! reference its fixtures are compared against.
 
 use super::dest::SchedDest;
+use super::least::least_per_weight;
 
 /// The kernel's `ip_vs_sed_dest_overhead` (and `nq`'s): `activeconns + 1`, an `unsigned int`.
 fn expected_overhead(dest: &SchedDest) -> u32 {
@@ -26,20 +27,7 @@ fn shorter(loh: u32, least: &SchedDest, doh: u32, candidate: &SchedDest) -> bool
 /// The first destination that is not overloaded and has weight above 0 seeds the search;
 /// every later one that is not overloaded replaces it only if strictly better.
 pub fn sed_pick(dests: &[SchedDest]) -> Option<u32> {
-    let seed = dests.iter().position(SchedDest::is_available)?;
-    let mut least = &dests[seed];
-    let mut loh = expected_overhead(least);
-    for dest in &dests[seed + 1..] {
-        if dest.overloaded {
-            continue;
-        }
-        let doh = expected_overhead(dest);
-        if shorter(loh, least, doh, dest) {
-            least = dest;
-            loh = doh;
-        }
-    }
-    Some(least.id)
+    least_per_weight(dests, |d| i64::from(expected_overhead(d)))
 }
 
 /// `ip_vs_nq_schedule`: the first idle destination (no active connection) in list order if

@@ -89,7 +89,19 @@ pub fn sh_pick(
     fallback: bool,
 ) -> Option<u32> {
     let port = if port { input.sport } else { 0 };
-    let ihash = sh_bucket(input.saddr, port, 0);
+    table_pick(table, dests, fallback, |offset| sh_bucket(input.saddr, port, offset))
+}
+
+/// The lookup `sh` and `mh` share (`ip_vs_{sh,mh}_get` and `..._get_fallback`): the
+/// destination at `position(0)` if it is usable; else, with `fallback`, the first usable one at
+/// `position((offset + position(0)) % len)` for each offset around the table.
+pub(super) fn table_pick(
+    table: &[u32],
+    dests: &[SchedDest],
+    fallback: bool,
+    position: impl Fn(u32) -> usize,
+) -> Option<u32> {
+    let ihash = position(0);
     let first = *table.get(ihash)?;
     if usable(dests, first) {
         return Some(first);
@@ -97,11 +109,9 @@ pub fn sh_pick(
     if !fallback {
         return None;
     }
-    (0..HASH_TABLE_SIZE as u32)
-        .map(|offset| {
-            let roffset = (offset + ihash as u32) % HASH_TABLE_SIZE as u32;
-            table[sh_bucket(input.saddr, port, roffset)]
-        })
+    let len = table.len() as u32;
+    (0..len)
+        .filter_map(|offset| table.get(position((offset + ihash as u32) % len)).copied())
         .find(|&id| usable(dests, id))
 }
 

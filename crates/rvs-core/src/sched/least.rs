@@ -35,19 +35,25 @@ pub fn lc_pick(dests: &[SchedDest]) -> Option<u32> {
 /// does. So the first in list order wins ties, and a later destination with weight 0 can
 /// never win (its side of the comparison is 0).
 pub fn wlc_pick(dests: &[SchedDest]) -> Option<u32> {
+    least_per_weight(dests, |d| i64::from(d.overhead()))
+}
+
+/// The search `wlc` and `sed` share: the first destination that is not overloaded and has
+/// weight above 0 seeds it; every later one that is not overloaded replaces the current choice
+/// only if `least_overhead * weight > overhead * least_weight` (64-bit), so ties keep the
+/// earlier destination and a weight-0 one never wins.
+pub(super) fn least_per_weight(dests: &[SchedDest], overhead: impl Fn(&SchedDest) -> i64) -> Option<u32> {
     let seed = dests.iter().position(SchedDest::is_available)?;
     let mut least = &dests[seed];
-    let mut least_overhead = least.overhead();
+    let mut least_overhead = overhead(least);
     for dest in &dests[seed + 1..] {
         if dest.overloaded {
             continue;
         }
-        let overhead = dest.overhead();
-        if i64::from(least_overhead) * i64::from(dest.weight)
-            > i64::from(overhead) * i64::from(least.weight)
-        {
+        let doh = overhead(dest);
+        if least_overhead * i64::from(dest.weight) > doh * i64::from(least.weight) {
             least = dest;
-            least_overhead = overhead;
+            least_overhead = doh;
         }
     }
     Some(least.id)

@@ -10,6 +10,7 @@
 //! weight, so quiescing a real server (weight 0) does not reshuffle anyone else.
 
 use super::dest::SchedDest;
+use super::hashing::table_pick;
 
 /// Positions in the lookup table (`primes[CONFIG_IP_VS_MH_TAB_INDEX - 8]`).
 pub const MH_TABLE_SIZE: usize = 4093;
@@ -154,22 +155,8 @@ pub fn mh_pick(
     fallback: bool,
 ) -> Option<u32> {
     let m = MH_TABLE_SIZE as u32;
-    let usable = |id: u32| dests.iter().any(|d| d.id == id && d.is_available());
     let port = if port { sport } else { 0 };
-    let ihash = mh_hash(saddr, port, MH_KEY1, 0) % m;
-    let first = *table.get(ihash as usize)?;
-    if usable(first) {
-        return Some(first);
-    }
-    if !fallback {
-        return None;
-    }
-    (0..m)
-        .map(|offset| {
-            let roffset = (offset + ihash) % m;
-            table[(mh_hash(saddr, port, MH_KEY1, roffset) % m) as usize]
-        })
-        .find(|&id| usable(id))
+    table_pick(table, dests, fallback, |offset| (mh_hash(saddr, port, MH_KEY1, offset) % m) as usize)
 }
 
 #[cfg(test)]
