@@ -350,6 +350,26 @@ pub fn render_director_costs(s: &mut String, paths: &[PathResult]) {
     }
 }
 
+/// The lines every report ends with: the generator's cost and ceiling, the director's other
+/// counters that moved, and a warning if `bpf_stats` was on before the run.
+pub fn render_footer(
+    s: &mut String,
+    generator_ns_per_frame: f64,
+    generator_max_pps: f64,
+    paths: &[PathResult],
+    stats_were_on: bool,
+) {
+    let _ = writeln!(
+        s,
+        "generator: {generator_ns_per_frame:.1} ns per frame, up to {} offered",
+        mpps(generator_max_pps)
+    );
+    render_other_counters(s, paths);
+    if stats_were_on {
+        let _ = writeln!(s, "note: kernel.bpf_stats_enabled was already 1");
+    }
+}
+
 /// The director's other counters that moved, one line per path.
 pub fn render_other_counters(s: &mut String, paths: &[PathResult]) {
     for p in paths {
@@ -490,16 +510,13 @@ impl Report {
                 "rvs_expire: {ms:.3} ms per run (re-checks up to 256 candidates; rvsd reads the table in slices of 131072 entries a second)"
             );
         }
-        let _ = writeln!(
-            s,
-            "generator: {:.1} ns per frame, up to {} offered",
+        render_footer(
+            &mut s,
             self.generator_ns_per_frame,
-            mpps(self.generator_max_pps)
+            self.generator_max_pps,
+            &self.paths,
+            self.stats_were_on,
         );
-        render_other_counters(&mut s, &self.paths);
-        if self.stats_were_on {
-            let _ = writeln!(s, "note: kernel.bpf_stats_enabled was already 1");
-        }
         s
     }
 }

@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::bench::report::{
-    PathResult, ProgramCost, met, mpps, ns, ratio, render_director_costs, render_other_counters,
-    render_paths,
+    PathResult, ProgramCost, met, ns, ratio, render_director_costs, render_footer, render_paths,
 };
 
 /// rvs must forward at least this many times the packets nftables DNAT does.
@@ -231,16 +230,13 @@ impl NatReport {
             "  for scale, a trivial XDP program (the sink) on the same path: {}",
             ns(&self.sink)
         );
-        let _ = writeln!(
-            s,
-            "generator: {:.1} ns per frame, up to {} offered",
+        render_footer(
+            &mut s,
             self.generator_ns_per_frame,
-            mpps(self.generator_max_pps)
+            self.generator_max_pps,
+            &self.paths,
+            self.stats_were_on,
         );
-        render_other_counters(&mut s, &self.paths);
-        if self.stats_were_on {
-            let _ = writeln!(s, "note: kernel.bpf_stats_enabled was already 1");
-        }
         s
     }
 }
