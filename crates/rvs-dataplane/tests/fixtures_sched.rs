@@ -52,6 +52,16 @@ fn dest_addr(slot: u32) -> Ipv4Addr {
     Ipv4Addr::new(192, 168, 0, 10 + slot as u8)
 }
 
+/// A loaded director with a next hop (its own MAC address) for every destination slot the
+/// generated lists use.
+fn env_with_next_hops() -> Env {
+    let mut env = Env::empty();
+    for slot in 1..=MAX_DESTS {
+        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
+    }
+    env
+}
+
 fn dest_mac(slot: u32) -> [u8; 6] {
     [0x02, 0, 0, 0, 0x01, slot as u8]
 }
@@ -114,10 +124,7 @@ fn run_syn(env: &Env, syn: &[u8]) -> Option<u32> {
 }
 
 fn compare(name: &str, sched: SchedSpec, reference: fn(&[SchedDest]) -> Option<u32>, seed: u64) {
-    let mut env = Env::empty();
-    for slot in 1..=MAX_DESTS {
-        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
-    }
+    let mut env = env_with_next_hops();
     let mut rng = Rng(seed);
     let mut agreed_on_none = 0;
     for case in 0..CASES {
@@ -171,10 +178,7 @@ fn ovf_matches_the_kernels_rule() {
 /// sh and dh: generated lists, tables built by rvs-core as the daemon builds them, random
 /// client addresses, ports and virtual addresses; the program's pick against the reference's.
 fn compare_hashing(kind: SchedulerKind, seed: u64) {
-    let mut env = Env::empty();
-    for slot in 1..=MAX_DESTS {
-        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
-    }
+    let mut env = env_with_next_hops();
     let mut rng = Rng(seed);
     let (mut none, mut fell_back) = (0, 0);
     for case in 0..CASES {
@@ -244,10 +248,7 @@ fn dh_matches_the_kernels_rule() {
 #[test]
 fn twos_picks_what_some_pair_of_draws_gives() {
     require_root!();
-    let mut env = Env::empty();
-    for slot in 1..=MAX_DESTS {
-        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
-    }
+    let mut env = env_with_next_hops();
     let mut rng = Rng(0x2205);
     let mut both_seen = 0;
     for case in 0..CASES {
@@ -385,10 +386,7 @@ fn a_ring_falls_back_past_real_servers_overloaded_since_it_was_built() {
 #[test]
 fn lblc_follows_the_kernels_rule_with_its_cache() {
     require_root!();
-    let mut env = Env::empty();
-    for slot in 1..=MAX_DESTS {
-        env.neigh(slot, dest_mac(slot), TEST_RUN_IFINDEX);
-    }
+    let mut env = env_with_next_hops();
     let mut rng = Rng(0x1b1c);
     let mut cache = LblcCache::default();
     // Weights that tie, differ, are 0 and are large; one real server overloaded by a threshold
