@@ -207,6 +207,16 @@ fn five_hundred_concurrent_connections_are_answered_and_spread() {
     assert!(active.iter().all(|&a| a.abs_diff(250) <= 1), "wlc spread {active:?}:\n{listing}");
 }
 
+/// A UDP socket bound to `port` (0: any) in `host`'s namespace, reads timing out after `timeout`.
+fn udp_socket(host: &rvs_lab::Host, port: u16, timeout: Duration) -> UdpSocket {
+    let socket = host
+        .run_in(|| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("binding a UDP socket in {}: {e}", host.name()));
+    socket.set_read_timeout(Some(timeout)).unwrap_or_else(|e| panic!("{e}"));
+    socket
+}
+
 /// A raw ICMP socket of `host`'s namespace, read through `UdpSocket`'s datagram calls.
 fn raw_icmp_socket(host: &rvs_lab::Host) -> UdpSocket {
     let fd = host
@@ -237,14 +247,7 @@ fn udp_is_answered_from_the_vip_and_port_unreachable_comes_back_translated() {
         &format!("-A -u {vip}:54 -s rr"),
         &format!("-a -u {vip}:54 -r {}:5454 -m", c.seed.realserver2.eth0.ip()),
     ]);
-    let echo = c
-        .seed
-        .realserver1
-        .host
-        .run_in(|| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 5353)))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("binding the echo socket: {e}"));
-    echo.set_read_timeout(Some(Duration::from_secs(5))).unwrap_or_else(|e| panic!("{e}"));
+    let echo = udp_socket(&c.seed.realserver1.host, 5353, Duration::from_secs(5));
     let echo_thread = std::thread::spawn(move || {
         let mut seen = Vec::new();
         let mut buf = [0u8; 1500];
@@ -258,14 +261,7 @@ fn udp_is_answered_from_the_vip_and_port_unreachable_comes_back_translated() {
         seen
     });
 
-    let client = c
-        .seed
-        .client
-        .host
-        .run_in(|| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("client socket: {e}"));
-    client.set_read_timeout(Some(Duration::from_secs(3))).unwrap_or_else(|e| panic!("{e}"));
+    let client = udp_socket(&c.seed.client.host, 0, Duration::from_secs(3));
     let mut buf = [0u8; 1500];
     for i in 0..3 {
         let request = format!("request {i}");
@@ -284,15 +280,8 @@ fn udp_is_answered_from_the_vip_and_port_unreachable_comes_back_translated() {
     // Port unreachable: the client's kernel matches the quoted datagram (VIP:54) to its
     // connected socket, which reports ECONNREFUSED; the raw socket shows the whole error.
     let raw = raw_icmp_socket(&c.seed.client.host);
-    let connected = c
-        .seed
-        .client
-        .host
-        .run_in(|| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("client socket: {e}"));
+    let connected = udp_socket(&c.seed.client.host, 0, Duration::from_secs(3));
     connected.connect((vip, 54)).unwrap_or_else(|e| panic!("{e}"));
-    connected.set_read_timeout(Some(Duration::from_secs(3))).unwrap_or_else(|e| panic!("{e}"));
     connected.send(b"anyone?").unwrap_or_else(|e| panic!("{e}"));
     let err = connected.recv(&mut buf).expect_err("nothing listens behind VIP:54");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
