@@ -67,6 +67,16 @@ impl DrCluster {
         }
     }
 
+    /// Starts a second HTTP server on `port` on each real server (answering its name too): the
+    /// director sees ports only, so plain HTTP on 443 stands in for HTTPS.
+    pub fn serve_also(&mut self, port: u16) {
+        for (name, node) in self.seed.real_servers() {
+            let listen = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+            let server = node.host.serve_http(listen, name).unwrap_or_else(|e| panic!("HTTP server on {name}:{port}: {e}"));
+            self.servers.push(server);
+        }
+    }
+
     /// The client host.
     pub fn client(&self) -> &Host {
         &self.seed.client.host
@@ -85,7 +95,12 @@ impl DrCluster {
     /// `curl -s --max-time 5 http://192.168.0.100<path>` from the client: the body, or a
     /// `(curl failed ...)` text that shows up in assertion messages.
     pub fn curl(&self, path: &str) -> String {
-        let url = format!("http://192.168.0.100{path}");
+        self.curl_port(80, path)
+    }
+
+    /// [`DrCluster::curl`] to another port of the VIP.
+    pub fn curl_port(&self, port: u16, path: &str) -> String {
+        let url = format!("http://192.168.0.100:{port}{path}");
         match self
             .client()
             .run("curl", ["-s", "--max-time", "5", &url], CURL_TIMEOUT)

@@ -228,6 +228,13 @@ impl Rvsd {
         }
     }
 
+    /// Runs `rvs <args>` in rvsd's host with `RVS_SOCKET` pointing at it.
+    pub fn rvs(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(binary("rvs"));
+        command.args(args).env("RVS_SOCKET", &self.socket);
+        self.run_command(command, &format!("rvs {}", args.join(" ")))
+    }
+
     /// The data plane's named counters, from `rvs stats --all`.
     pub fn stats(&self) -> BTreeMap<String, u64> {
         let socket = self.socket.to_string_lossy().into_owned();

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Requests ([`Request`]): `apply` one [`crate::model::Operation`], `get_info`, `get_services`,
-//! `get_service`, `get_connections`, `get_timeouts`, `get_daemons`. Responses ([`Response`]):
+//! `get_service`, `get_connections`, `get_timeouts`, `get_daemons`; rvsd alone answers
+//! `get_dataplane_counters` and `marks` (the mark classifier's rules, [`MarkEdit`]). Responses ([`Response`]):
 //! `ok`, `error` (an [`crate::table::IpvsError`], i.e. the kernel's errno, or a protocol error),
 //! or the data asked for. A client may send several requests on one connection.
 //!
@@ -47,6 +48,6 @@ pub use client::{
 };
 pub use serve::{serve, serve_line};
 pub use wire::{
-    ErrorReply, NamedCounter, PROTOCOL_VERSION, Request, Response, WireError, decode_request, decode_response,
+    ErrorReply, MarkEdit, NamedCounter, PROTOCOL_VERSION, Request, Response, WireError, decode_request, decode_response,
     encode_request, encode_response,
 };

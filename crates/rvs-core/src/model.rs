@@ -12,6 +12,7 @@
 mod daemon;
 mod dest;
 mod entry;
+mod mark;
 mod op;
 mod proto;
 mod service;
@@ -20,6 +21,7 @@ mod stats;
 pub use daemon::{IfName, SyncDaemonConfig, SyncDaemonEntry, SyncState};
 pub use dest::{DestAddr, DestSpec, ForwardMethod, TunnelCsum, TunnelKind, TunnelSpec, Weight};
 pub use entry::{ConnEntry, ConnProtocol, DestEntry, DestId, Info, ServiceEntry, ServiceId};
+pub use mark::{MAX_PORT_RANGES, MarkRule, MarkRuleError, PortRange, classify};
 pub use op::{Operation, TimeoutUpdate, Timeouts};
 pub use proto::{AddressFamily, Protocol};
 pub use service::{

@@ -118,32 +118,50 @@ static __always_inline void dest_persist_add(__u32 dest, __u32 gen, int n)
 
 /* The template key of connection `key` under persistent service `svc` (ip_vs_sched_persist):
  * the client's network (its address under the service's netmask), port 0, the virtual address,
- * and the virtual port (0 for an all-ports service). */
+ * and the virtual port (0 for an all-ports service). A firewall-mark service's templates have
+ * protocol 0 (IPPROTO_IP), the mark in the virtual address's place and ports 0. */
 static __always_inline void template_key(const struct RvsSvc *svc, const struct RvsConnKey *key,
 					 struct RvsConnKey *t)
 {
+	__u32 flags = READ_ONCE(svc->flags);
+
 	t->saddr = key->saddr & READ_ONCE(svc->netmask);
 	t->daddr = key->daddr;
 	t->sport = 0;
-	t->dport = (READ_ONCE(svc->flags) & RVS_SVC_F_ANY_PORT) ? 0 : key->dport;
+	t->dport = (flags & RVS_SVC_F_ANY_PORT) ? 0 : key->dport;
 	t->proto = key->proto;
 	t->kind = RVS_KEY_TEMPLATE;
 	t->pad[0] = 0;
 	t->pad[1] = 0;
+	if (flags & RVS_SVC_F_FWMARK) {
+		t->daddr = bpf_htonl(READ_ONCE(svc->mark));
+		t->dport = 0;
+		t->proto = 0;
+	}
 }
 
 /* The key of the template connection `key` was made through, from the bits its service had then
  * (`c->tmpl`): the same template whatever became of the service. Without them (a netmask that is
- * no prefix), through the service as it is now; 0 when there is none. */
+ * no prefix), through the service as it is now; 0 when there is none. A firewall-mark
+ * service's connection finds its mark again through the classifier. */
 static __always_inline int controlling_key(const struct RvsConnKey *key, const struct RvsConn *c,
 					   struct RvsConnKey *t)
 {
 	__u8 bits = c->tmpl;
 	__u32 prefix = bits & RVS_TMPL_PREFIX;
+	struct RvsConfig *cfg;
 	struct RvsSvc *svc;
+	__u32 mark = 0;
 
+	if (c->flags & RVS_CONN_F_FWMARK) {
+		cfg = config_get();
+		if (cfg)
+			mark = mark_classify(cfg, key->proto, key->daddr, key->dport);
+		if (!mark)
+			return 0;
+	}
 	if (!(bits & RVS_TMPL_VALID)) {
-		svc = svc_lookup(key->daddr, key->dport, key->proto);
+		svc = mark ? svc_of_mark(mark) : svc_lookup(key->daddr, key->dport, key->proto);
 		if (!svc || !(READ_ONCE(svc->flags) & RVS_SVC_F_PERSISTENT))
 			return 0;
 		template_key(svc, key, t);
@@ -152,10 +170,10 @@ static __always_inline int controlling_key(const struct RvsConnKey *key, const s
 	if (prefix > 32)
 		return 0;
 	t->saddr = prefix ? key->saddr & bpf_htonl(0xffffffffu << (32 - prefix)) : 0;
-	t->daddr = key->daddr;
+	t->daddr = mark ? bpf_htonl(mark) : key->daddr;
 	t->sport = 0;
-	t->dport = (bits & RVS_TMPL_ANY_PORT) ? 0 : key->dport;
-	t->proto = key->proto;
+	t->dport = (mark || (bits & RVS_TMPL_ANY_PORT)) ? 0 : key->dport;
+	t->proto = mark ? 0 : key->proto;
 	t->kind = RVS_KEY_TEMPLATE;
 	t->pad[0] = 0;
 	t->pad[1] = 0;
@@ -343,7 +361,9 @@ static __always_inline void conn_fill(struct RvsConfig *cfg, struct pkt *p, __u3
 	fresh->dest_gen = READ_ONCE(d->generation);
 	fresh->fwd = READ_ONCE(d->fwd);
 	fresh->daddr = d->addr;
-	fresh->dport = d->port;
+	/* A real server of port 0 (all-ports and firewall-mark services) gets the packet's port:
+	 * `dest->port ? dest->port : vport` in ip_vs_schedule. */
+	fresh->dport = d->port ? d->port : p->dport;
 	if (p->proto == IPPROTO_TCP)
 		fresh->state = cfg->tcp_next[input_dir(fresh->fwd)][tcp_row(p->tcp_flags)]
 					    [RVS_TCP_STATE_NONE];

@@ -9,9 +9,16 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Find the service of a packet that has no connection. */
-static __always_inline struct RvsSvc *svc_find(struct pkt *p)
+/* Find the service of a packet that has no connection: as ip_vs_service_find, the service of its
+ * firewall mark first, then its address and port. */
+static __always_inline struct RvsSvc *svc_find(struct RvsConfig *cfg, struct pkt *p)
 {
+	struct RvsSvc *svc = svc_of_mark(mark_classify(cfg, p->proto, p->daddr, p->dport));
+
+	if (svc) {
+		count(RVS_STAT_SVC_BY_MARK);
+		return svc;
+	}
 	return svc_lookup(p->daddr, p->dport, p->proto);
 }
 
@@ -140,7 +147,7 @@ int rvs_director(struct xdp_md *ctx)
 		return forward(ctx, cfg, c, &p);
 	}
 
-	svc = svc_find(&p);
+	svc = svc_find(cfg, &p);
 	if (!svc)
 		return pass(not_virtual ? RVS_STAT_PASS_NAT_NO_CONN : RVS_STAT_PASS_NOT_SERVICE);
 	/* IPVS schedules TCP only on SYN (sloppy_tcp = 0). */
@@ -156,7 +163,8 @@ int rvs_director(struct xdp_md *ctx)
 	d = bpf_map_lookup_elem(&dests, &dest);
 	if (held > 0) {
 		/* Controlled by its template, which it finds again from its own key and these bits. */
-		fresh.flags = RVS_CONN_F_CONTROLLED;
+		fresh.flags = RVS_CONN_F_CONTROLLED |
+			      ((READ_ONCE(svc->flags) & RVS_SVC_F_FWMARK) ? RVS_CONN_F_FWMARK : 0);
 		fresh.tmpl = (__u8)READ_ONCE(svc->tmpl);
 		fresh.dest = dest;
 		fresh.dest_gen = d ? READ_ONCE(d->generation) : 0;

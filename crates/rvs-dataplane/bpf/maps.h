@@ -16,6 +16,17 @@ struct {
 	PIN_BY_NAME;
 } services SEC(".maps");
 
+/* The mark classifier's rules, two banks of RVS_MAX_MARK_RULES: the daemon fills the bank not in
+ * force, then switches `RvsConfig::mark_rules` to it with one store. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * RVS_MAX_MARK_RULES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsMarkRule);
+	PIN_BY_NAME;
+} mark_rules SEC(".maps");
+
 /* Addresses that carry at least one virtual service. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -2,6 +2,7 @@
 #ifndef RVS_SVC_H
 #define RVS_SVC_H
 
+#include "mark.h"
 #include "parse.h"
 
 /* The service of (daddr, dport, proto): exact port first, then an all-ports service on the
@@ -18,6 +19,16 @@ static __always_inline struct RvsSvc *svc_lookup(__u32 daddr, __u16 dport, __u8 
 	if (!vip || !(READ_ONCE(vip->flags) & RVS_VIP_F_PORT0))
 		return NULL;
 	key.port = 0;
+	return bpf_map_lookup_elem(&services, &key);
+}
+
+/* The firewall-mark service of `mark`, keyed { mark, 0, 0 } (none for mark 0). */
+static __always_inline struct RvsSvc *svc_of_mark(__u32 mark)
+{
+	struct RvsSvcKey key = { .addr = bpf_htonl(mark) };
+
+	if (!mark)
+		return NULL;
 	return bpf_map_lookup_elem(&services, &key);
 }
 

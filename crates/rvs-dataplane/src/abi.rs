@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 7;
+pub const RVS_ABI_VERSION: u32 = 8;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -26,6 +26,8 @@ pub const RVS_MAX_SVC_DESTS: u32 = 1024;
 pub const RVS_EXPIRE_BATCH: u32 = 256;
 /// Distinct virtual addresses.
 pub const RVS_MAX_VIPS: u32 = 4096;
+/// Rules of the mark classifier, per bank (`mark_rules` holds two banks).
+pub const RVS_MAX_MARK_RULES: u32 = 256;
 /// Default capacity of the connection table.
 pub const RVS_DEFAULT_CONN_MAX: u32 = 1 << 20;
 /// Width of the per-state tables (IPVS has 11 TCP states).
@@ -192,6 +194,10 @@ pub const RVS_SVC_F_HASH_PORT: u32 = 2;
 pub const RVS_SVC_F_PERSISTENT: u32 = 8;
 /// `RvsSvc::flags`: the service listens on all ports (port 0): its templates have port 0.
 pub const RVS_SVC_F_ANY_PORT: u32 = 16;
+/// `RvsSvc::flags`: a firewall-mark service (`-f`): its key is `{ addr: mark (network order),
+/// port: 0, proto: 0 }`, the classifier's marks lead to it, and its templates are keyed by the
+/// mark as IPVS keys them (`IPPROTO_IP`, virtual address = the mark, ports 0).
+pub const RVS_SVC_F_FWMARK: u32 = 32;
 /// `RvsSvc::flags`: one-packet scheduling (`-o`): every UDP datagram is scheduled on its own
 /// and leaves no connection entry, as IPVS's `IP_VS_CONN_F_ONE_PACKET` connections.
 pub const RVS_SVC_F_ONE_PACKET: u32 = 4;
@@ -236,7 +242,38 @@ pub struct RvsSvc {
     /// How a connection finds its template again (`RVS_TMPL_*`), copied into each
     /// connection made through one.
     pub tmpl: u32,
+    /// The firewall mark of a `RVS_SVC_F_FWMARK` service (host order), else 0.
+    pub mark: u32,
 }
+
+/// A rule of rvs's mark classifier (`mark_rules`): packets of a new connection to `addr` under
+/// `mask`, with protocol `proto` (0: TCP or UDP) and a destination port in `port_lo..=port_hi`,
+/// belong to the firewall-mark service `mark`. XDP runs before netfilter, so the marks iptables
+/// or nftables set are not seen: this is where rvs's marks come from. The first match wins.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsMarkRule {
+    /// Destination network, network order, already masked.
+    pub addr: u32,
+    /// Destination netmask, network order.
+    pub mask: u32,
+    /// Lowest destination port, host order.
+    pub port_lo: u16,
+    /// Highest destination port, host order.
+    pub port_hi: u16,
+    /// IP protocol number, or 0 for both TCP and UDP.
+    pub proto: u8,
+    /// Always zero.
+    pub pad: [u8; 3],
+    /// The mark (host order, never 0).
+    pub mark: u32,
+}
+
+/// `RvsConfig::mark_rules`: the number of rules in force (low 16 bits) …
+pub const RVS_MARK_RULES_LEN: u32 = 0xffff;
+/// … and which bank of `mark_rules` holds them (this bit set: the second, at
+/// `RVS_MAX_MARK_RULES`). The daemon fills the other bank, then switches with one store.
+pub const RVS_MARK_RULES_BANK: u32 = 0x10000;
 
 /// `RvsSvc::tmpl`, `RvsConn::tmpl`: the netmask's prefix length (0 to 32).
 pub const RVS_TMPL_PREFIX: u8 = 0x3f;
@@ -368,6 +405,9 @@ pub const RVS_KEY_CONN: u8 = 0;
 pub const RVS_KEY_TEMPLATE: u8 = 1;
 /// `RvsConn::flags` of a connection scheduled through a persistence template.
 pub const RVS_CONN_F_CONTROLLED: u32 = 1;
+/// `RvsConn::flags` of a connection whose template is a firewall-mark service's: its mark is
+/// found again by classifying the connection's key (the classifier is a function of it).
+pub const RVS_CONN_F_FWMARK: u32 = 2;
 
 /// A connection entry (value of the `conns` hash).
 #[repr(C)]
@@ -451,6 +491,10 @@ pub struct RvsConfig {
     pub tcp_timeout_ns: [u64; RVS_TCP_STATES],
     /// Timeout of UDP connections, ns.
     pub udp_timeout_ns: u64,
+    /// The mark classifier's rules in force (`RVS_MARK_RULES_*`), changed with one atomic store.
+    pub mark_rules: u32,
+    /// Always zero.
+    pub pad: u32,
 }
 
 impl Default for RvsConfig {
@@ -463,6 +507,8 @@ impl Default for RvsConfig {
             tcp_active: [0; RVS_TCP_STATES],
             tcp_timeout_ns: [0; RVS_TCP_STATES],
             udp_timeout_ns: 0,
+            mark_rules: 0,
+            pad: 0,
         }
     }
 }
@@ -555,6 +601,8 @@ pub enum RvsStat {
     ConnExpiredSweep,
     /// Connection entries expired because their real server left (`expire_nodest_conn`).
     ConnExpiredNodest,
+    /// New connections the mark classifier gave to a firewall-mark service.
+    SvcByMark,
     /// Number of counters (not a counter).
     Max,
 }
@@ -601,6 +649,7 @@ impl RvsStat {
         RvsStat::ConnExpiredInline,
         RvsStat::ConnExpiredSweep,
         RvsStat::ConnExpiredNodest,
+        RvsStat::SvcByMark,
     ];
 
     /// The counter's name as operators see it (`rvs stats`, metrics).
@@ -645,6 +694,7 @@ impl RvsStat {
             RvsStat::ConnExpiredInline => "conn_expired_inline",
             RvsStat::ConnExpiredSweep => "conn_expired_sweep",
             RvsStat::ConnExpiredNodest => "conn_expired_nodest",
+            RvsStat::SvcByMark => "svc_by_mark",
             RvsStat::Max => "max",
         }
     }
@@ -654,7 +704,8 @@ impl RvsStat {
 // fails the build instead of corrupting maps that outlive the daemon.
 const _: () = {
     assert!(core::mem::size_of::<RvsSvcKey>() == 8);
-    assert!(core::mem::size_of::<RvsSvc>() == 40);
+    assert!(core::mem::size_of::<RvsSvc>() == 44);
+    assert!(core::mem::size_of::<RvsMarkRule>() == 20);
     assert!(core::mem::size_of::<RvsDest>() == 40);
     assert!(core::mem::size_of::<RvsDestConns>() == 16);
     assert!(core::mem::size_of::<RvsNeigh>() == 32);
@@ -681,4 +732,5 @@ unsafe impl aya::Pod for RvsDestConns {}
 unsafe impl aya::Pod for RvsNeigh {}
 unsafe impl aya::Pod for RvsSchedState {}
 unsafe impl aya::Pod for RvsConfig {}
+unsafe impl aya::Pod for RvsMarkRule {}
 unsafe impl aya::Pod for RvsExpireBatch {}

@@ -84,4 +84,12 @@ pub enum DataplaneError {
         /// The map's size.
         max: u32,
     },
+    /// More classifier rules than the data plane holds.
+    #[error("{rules} mark rules (one per port range) exceed the data plane's {max}")]
+    TooManyMarkRules {
+        /// Rules asked for.
+        rules: usize,
+        /// The limit.
+        max: u32,
+    },
 }

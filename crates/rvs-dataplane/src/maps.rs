@@ -27,6 +27,8 @@ pub struct Maps {
     pub sched: MmapArray<RvsSchedState>,
     /// Run-time settings (one element).
     pub config: MmapArray<RvsConfig>,
+    /// The mark classifier's rules (two banks).
+    pub mark_rules: MmapArray<RvsMarkRule>,
     /// Candidates for the expiry program (one element).
     pub expire: MmapArray<RvsExpireBatch>,
     /// Traffic per service slot.
@@ -93,6 +95,7 @@ impl Maps {
             pool: mmapped(ebpf, "pool")?,
             sched: mmapped(ebpf, "sched")?,
             config: mmapped(ebpf, "config")?,
+            mark_rules: mmapped(ebpf, "mark_rules")?,
             expire: mmapped(ebpf, "expire")?,
             svc_stats: typed(ebpf, "svc_stats")?,
             dest_stats: typed(ebpf, "dest_stats")?,

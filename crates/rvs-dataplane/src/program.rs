@@ -92,6 +92,9 @@ pub struct ServiceSpec {
     pub one_packet: bool,
     /// Persistence (`-p`, `-M`), if the service has it.
     pub persistence: Option<Persistence>,
+    /// The firewall mark of a firewall-mark service (`-f`; `addr`, `port` and `proto` are
+    /// then ignored).
+    pub fwmark: Option<u32>,
 }
 
 /// A persistent service's settings.
@@ -197,6 +200,12 @@ fn map_err(name: &'static str) -> impl FnOnce(MapError) -> DataplaneError {
 
 fn svc_key(addr: Ipv4Addr, port: u16, proto: u8) -> RvsSvcKey {
     RvsSvcKey { addr: u32::from(addr).to_be(), port: port.to_be(), proto, pad: 0 }
+}
+
+/// The `services` key of a firewall-mark service: the mark where the address goes, protocol 0
+/// (no address service has it), as its templates carry it.
+fn fwmark_key(mark: u32) -> RvsSvcKey {
+    RvsSvcKey { addr: mark.to_be(), port: 0, proto: 0, pad: 0 }
 }
 
 impl Programmer {
@@ -313,7 +322,11 @@ impl Programmer {
         spec: &ServiceSpec,
         now: Duration,
     ) -> Result<(), DataplaneError> {
-        let key = svc_key(spec.addr, spec.port, spec.proto);
+        let key = match spec.fwmark {
+            Some(mark) => fwmark_key(mark),
+            None => svc_key(spec.addr, spec.port, spec.proto),
+        };
+        let any_port = spec.fwmark.is_some() || spec.port == 0;
         let mut flags = 0;
         let (sched, ring_src, cursor) = match &spec.sched {
             SchedSpec::None => (RvsSched::None, &[][..], None),
@@ -354,8 +367,11 @@ impl Programmer {
         if spec.persistence.is_some() {
             flags |= RVS_SVC_F_PERSISTENT;
         }
-        if spec.port == 0 {
+        if any_port {
             flags |= RVS_SVC_F_ANY_PORT;
+        }
+        if spec.fwmark.is_some() {
+            flags |= RVS_SVC_F_FWMARK;
         }
         let value = RvsSvc {
             slot: spec.slot,
@@ -367,7 +383,8 @@ impl Programmer {
             list_len: list.len,
             timeout_s: spec.persistence.map_or(0, |p| p.timeout_s),
             netmask: spec.persistence.map_or(0, |p| u32::from(p.netmask).to_be()),
-            tmpl: spec.persistence.map_or(0, |p| u32::from(template_bits(p.netmask, spec.port == 0))),
+            tmpl: spec.persistence.map_or(0, |p| u32::from(template_bits(p.netmask, any_port))),
+            mark: spec.fwmark.unwrap_or(0),
         };
         dp.maps.services.insert(key, value, 0).map_err(map_err("services"))?;
         let previous = self.services.insert(spec.slot, Installed { key, ring, list });
@@ -425,6 +442,29 @@ impl Programmer {
         set_config_flag(dp, RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE, enabled);
     }
 
+    /// Puts a new rule set of the mark classifier in force: it is written into the bank not in
+    /// force, then one store switches the programs to it. A packet being classified meanwhile
+    /// finishes with the old bank, which is only rewritten by the next change.
+    pub fn set_mark_rules(&self, dp: &Dataplane, rules: &[RvsMarkRule]) -> Result<(), DataplaneError> {
+        let max = RVS_MAX_MARK_RULES;
+        if rules.len() > max as usize {
+            return Err(DataplaneError::TooManyMarkRules { rules: rules.len(), max });
+        }
+        // SAFETY: the pointer is to the one config element's `mark_rules`, read live.
+        let Some(sel) = dp.maps.config.atomic_u32(0, |c| unsafe { &raw mut (*c).mark_rules }) else {
+            return Ok(());
+        };
+        let current = sel.load(Ordering::Acquire);
+        let bank = if current & RVS_MARK_RULES_BANK != 0 { 0 } else { RVS_MARK_RULES_BANK };
+        let base = if bank != 0 { max } else { 0 };
+        for (i, r) in (0..).zip(rules) {
+            dp.maps.mark_rules.write_unpublished(base + i, *r);
+        }
+        // `rules.len()` <= RVS_MAX_MARK_RULES, so it fits the length bits.
+        sel.store(bank | rules.len() as u32, Ordering::Release);
+        Ok(())
+    }
+
     /// Installs the run-time settings (tables and timeouts); fields are written one by one with
     /// atomic stores because the programs read them live.
     pub fn set_config(&self, dp: &Dataplane, cfg: &RvsConfig) {
@@ -474,7 +514,7 @@ impl Programmer {
     /// Recomputes the virtual-address set from the installed services.
     fn refresh_vips(&mut self, dp: &mut Dataplane) -> Result<(), DataplaneError> {
         let mut wanted: HashMap<u32, RvsVip> = HashMap::new();
-        for s in self.services.values() {
+        for s in self.services.values().filter(|s| s.key.proto != 0) {
             let v = wanted.entry(s.key.addr).or_default();
             v.services += 1;
             if s.key.port == 0 {

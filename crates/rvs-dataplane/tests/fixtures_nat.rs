@@ -52,7 +52,7 @@ fn nat_env(ns: &TestNetns) -> NatEnv {
     env.prog.install_dest(env.dp(), D1, &spec).expect("dest");
     env.prog.install_dest(env.dp(), D1 + 1, &DestSpec { svc: SVC + 1, ..spec }).expect("dest");
     for (slot, proto, dest) in [(SVC, 6, D1), (SVC + 1, 17, D1 + 1)] {
-        let svc = ServiceSpec { slot, addr: NAT_VIP, port: 80, proto, sched: SchedSpec::Ring { ring: vec![dest], cursor: Some(0) }, dests: vec![dest], one_packet: false, persistence: None };
+        let svc = ServiceSpec { slot, addr: NAT_VIP, port: 80, proto, sched: SchedSpec::Ring { ring: vec![dest], cursor: Some(0) }, dests: vec![dest], one_packet: false, persistence: None, fwmark: None };
         let dp = env.dp.as_mut().expect("loaded");
         env.prog.install_service(dp, &svc, now()).expect("service");
     }
@@ -438,5 +438,49 @@ fn icmp_errors_quoting_no_ports_go_to_the_kernel_untranslated() {
             assert_eq!((v, out), (XDP_PASS, input));
         }
         assert_eq!(n.env.stat(RvsStat::FwdNatIcmp), 0);
+    });
+}
+
+/// A real server of port 0 (an all-ports or firewall-mark service's) gets the port the client
+/// asked for, as ip_vs_schedule binds `dest->port ? dest->port : vport`; its replies leave from
+/// that port of the VIP. (It used to be rewritten to port 0.)
+#[test]
+fn a_real_server_of_port_0_gets_the_clients_port() {
+    require_root!();
+    let ns = director_ns();
+    ns.run(|| {
+        let mut n = nat_env(&ns);
+        let spec = DestSpec {
+            addr: RIP1,
+            port: 0,
+            fwd: RVS_FWD_MASQ,
+            weight: 1,
+            overloaded: false,
+            svc: SVC + 2,
+            neigh: 0,
+            tunnel: TunnelSpec::default(),
+            thresholds: Default::default(),
+        };
+        n.env.prog.install_dest(n.env.dp(), D1 + 2, &spec).expect("dest");
+        let svc = ServiceSpec { slot: SVC + 2, addr: NAT_VIP, port: 0, proto: 6, sched: SchedSpec::Ring { ring: vec![D1 + 2], cursor: Some(0) }, dests: vec![D1 + 2], one_packet: false, persistence: None, fwmark: None };
+        let dp = n.env.dp.as_mut().expect("loaded");
+        n.env.prog.install_service(dp, &svc, now()).expect("service");
+        let syn = FrameBuilder::tcp_v4(EthernetAddress(CLIENT_MAC_N), DIRECTOR_MAC, NAT_CLIENT, NAT_VIP, 40100, 443, TcpFlags::SYN, b"").ttl(64).dont_frag(true);
+        let (v, out) = n.env.run(&syn.build());
+        assert_eq!(v, XDP_REDIRECT);
+        let want = FrameBuilder::tcp_v4(EthernetAddress(n.prv_mac), EthernetAddress(RS1_MAC), NAT_CLIENT, RIP1, 40100, 443, TcpFlags::SYN, b"")
+            .ttl(63)
+            .dont_frag(true)
+            .build();
+        assert_eq!(out, want);
+        let synack = FrameBuilder::tcp_v4(EthernetAddress(RS1_MAC), EthernetAddress(n.prv_mac), RIP1, NAT_CLIENT, 443, 40100, TcpFlags::SYN | TcpFlags::ACK, b"").ttl(64).dont_frag(true);
+        let (v, out) = n.env.run(&synack.build());
+        assert_eq!(v, XDP_REDIRECT);
+        let want = FrameBuilder::tcp_v4(EthernetAddress(n.pub_mac), EthernetAddress(CLIENT_MAC_N), NAT_VIP, NAT_CLIENT, 443, 40100, TcpFlags::SYN | TcpFlags::ACK, b"")
+            .ttl(63)
+            .dont_frag(true)
+            .build();
+        assert_eq!(out, want);
+        assert_checksums(&out);
     });
 }

@@ -29,6 +29,7 @@ fn persistent(env: &mut Env, port: u16, timeout_s: u32, netmask: Ipv4Addr) {
         dests: vec![D_WS2, D_WS1],
         one_packet: false,
         persistence: Some(Persistence { timeout_s, netmask }),
+        fwmark: None,
     };
     let dp = env.dp.as_mut().expect("loaded");
     env.prog.install_service(dp, &spec, now()).expect("service");
@@ -154,6 +155,7 @@ fn persistent_again(env: &mut Env) {
         dests: vec![D_WS1],
         one_packet: false,
         persistence: Some(Persistence { timeout_s: 300, netmask: Ipv4Addr::BROADCAST }),
+        fwmark: None,
     };
     let dp = env.dp.as_mut().expect("loaded");
     env.prog.install_service(dp, &spec, now()).expect("service");

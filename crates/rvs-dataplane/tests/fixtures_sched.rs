@@ -206,7 +206,7 @@ fn compare_hashing(kind: SchedulerKind, seed: u64) {
         // The service on this case's virtual address (dh hashes it). Time moves on between
         // cases, so that the pool regions of earlier tables come free (after their grace).
         let vip = Ipv4Addr::from(input.daddr);
-        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None };
+        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None, fwmark: None };
         let dp = env.dp.as_mut().expect("loaded");
         let at = now() + Duration::from_secs(2 * u64::from(case));
         env.prog.install_service(dp, &spec, at).expect("service");
@@ -334,6 +334,7 @@ fn one_packet_scheduling_schedules_every_datagram() {
         dests: vec![D_UDP_WS2, D_UDP_WS1],
         one_packet: true,
         persistence: None,
+        fwmark: None,
     };
     let dp = env.dp.as_mut().expect("loaded");
     env.prog.install_service(dp, &spec, now()).expect("service");
@@ -418,7 +419,7 @@ fn lblc_follows_the_kernels_rule_with_its_cache() {
             assert!(env.dp().maps.dest_conns.write_unpublished(d.id, conns));
         }
         let vip = rng.pick(&vips);
-        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched: SchedSpec::Lblc, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None };
+        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched: SchedSpec::Lblc, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None, fwmark: None };
         let dp = env.dp.as_mut().expect("loaded");
         env.prog.install_service(dp, &spec, now() + Duration::from_secs(2 * u64::from(step))).expect("service");
         let before = cache.clone();

@@ -3,6 +3,7 @@
 
 mod bench;
 mod lab;
+mod mark;
 mod realserver;
 mod tools;
 
@@ -29,6 +30,14 @@ enum Command {
         /// Also list counters that are zero.
         #[arg(long)]
         all: bool,
+    },
+    /// The mark classifier's rules of a running rvsd (firewall-mark services, `-f`).
+    Mark {
+        /// rvsd's control socket (default: $RVS_SOCKET, else /run/rvs/rvsd.sock).
+        #[arg(long)]
+        socket: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: mark::MarkCommand,
     },
     /// Benchmarks of the data plane on a namespace topology (root).
     Bench {
@@ -104,6 +113,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Mark { socket, command } => mark::run(command, socket),
         Command::Bench { command } => bench::run(command),
         Command::Realserver { command } => realserver::run(command),
         Command::Lab { command } => match command {

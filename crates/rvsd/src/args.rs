@@ -55,6 +55,13 @@ pub struct Args {
     #[arg(long)]
     pub expire_quiescent_template: bool,
 
+    /// A rule of the mark classifier, in iptables' words: `--mark='-p tcp -d 192.168.1.250
+    /// --dports 80,443 --set-mark 1'` (repeat for several; the first match wins). New
+    /// connections it matches belong to the firewall-mark service (`-f`) of its mark. `rvs
+    /// mark` changes the rules while rvsd runs.
+    #[arg(long = "mark", value_name = "RULE", allow_hyphen_values = true)]
+    pub marks: Vec<rvs_core::model::MarkRule>,
+
     /// Serve Prometheus metrics (node_exporter's IPVS names) on GET /metrics at this address,
     /// e.g. 127.0.0.1:9101. Off by default.
     #[arg(long, value_name = "ADDR:PORT")]

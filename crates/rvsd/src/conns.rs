@@ -42,6 +42,8 @@ pub fn entries(plane: &Plane) -> Vec<ConnEntry> {
         let (protocol, state) = match key.proto {
             6 if template => (ConnProtocol::Tcp, template_state.to_string()),
             17 if template => (ConnProtocol::Udp, template_state.to_string()),
+            // A firewall-mark service's template: IPPROTO_IP, the mark as its virtual address.
+            0 if template => (ConnProtocol::Ip, template_state.to_string()),
             6 => {
                 let st = TcpState::from_u8(conn.state as u8).unwrap_or(TcpState::None);
                 (ConnProtocol::Tcp, st.name().to_string())

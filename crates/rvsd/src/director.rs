@@ -2,14 +2,14 @@
 //! it out, and the counters that listings show. One instance behind a lock serves every request.
 
 use rvs_core::{
-    control::{self, NamedCounter, Request, Response},
-    model::{ConnEntry, DestCounters, DestId, ServiceCounters, ServiceId},
+    control::{self, ErrorReply, MarkEdit, NamedCounter, Request, Response},
+    model::{ConnEntry, DestCounters, DestId, MarkRule, ServiceCounters, ServiceId},
     table::{Change, ConnectionSource, IpvsTable, LiveCounters},
 };
 
 use rvs_dataplane::sweep::Sweeper;
 
-use crate::{counters::Counters, host_facts::HostFacts, plane::Plane};
+use crate::{counters::Counters, host_facts::HostFacts, marks::MarkError, plane::Plane};
 
 /// The table, the data plane and the counters.
 pub struct Director {
@@ -17,6 +17,8 @@ pub struct Director {
     plane: Plane,
     counters: Counters,
     sweeper: Sweeper,
+    /// The mark classifier's rules in force.
+    marks: Vec<MarkRule>,
 }
 
 /// Listings' view of live numbers.
@@ -44,7 +46,26 @@ impl ConnectionSource for Live<'_> {
 impl Director {
     /// A director with an empty table over a loaded data plane.
     pub fn new(plane: Plane) -> Self {
-        Self { table: IpvsTable::new(), plane, counters: Counters::default(), sweeper: Sweeper::default() }
+        Self { table: IpvsTable::new(), plane, counters: Counters::default(), sweeper: Sweeper::default(), marks: Vec::new() }
+    }
+
+    /// Puts a rule set of the mark classifier in force, or refuses it and keeps the one in force.
+    pub fn set_marks(&mut self, rules: Vec<MarkRule>) -> Result<(), MarkError> {
+        self.plane.set_marks(&rules)?;
+        self.marks = rules;
+        Ok(())
+    }
+
+    fn edit_marks(&mut self, edit: &MarkEdit) -> Response {
+        let result = match crate::marks::edited(&self.marks, edit) {
+            Ok(Some(rules)) => self.set_marks(rules),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => Response::Marks { rules: self.marks.clone() },
+            Err(e) => Response::Error { error: ErrorReply::Refused(e.to_string()) },
+        }
     }
 
     /// Gives the data plane back for teardown.
@@ -55,8 +76,10 @@ impl Director {
     /// Answers one control request. Changes go through the table first (which decides, with
     /// the kernel's errors); the data plane then follows what the table reports changed.
     pub async fn handle(&mut self, request: &Request) -> Response {
-        if let Request::GetDataplaneCounters = request {
-            return Response::DataplaneCounters { counters: self.verdicts() };
+        match request {
+            Request::GetDataplaneCounters => return Response::DataplaneCounters { counters: self.verdicts() },
+            Request::Marks { edit } => return self.edit_marks(edit),
+            _ => {}
         }
         let facts = match request {
             Request::Apply { operation } => HostFacts::gather(self.plane.resolver(), operation).await,

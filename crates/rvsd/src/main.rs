@@ -9,6 +9,7 @@ mod director;
 mod host_facts;
 mod housekeeping;
 mod instance;
+mod marks;
 mod metrics;
 mod nat_host;
 mod nat_router;
@@ -84,7 +85,10 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
         dp.attach(name, args.xdp_mode).with_context(|| format!("attaching to {name}"))?;
     }
     let resolver = Resolver::new().context("opening rtnetlink")?;
-    let director = Arc::new(Mutex::new(Director::new(Plane::new(dp, resolver))));
+    let mut director = Director::new(Plane::new(dp, resolver));
+    // Always, so that rules of an earlier run left in pinned maps are replaced.
+    director.set_marks(args.marks.clone()).context("the --mark rules")?;
+    let director = Arc::new(Mutex::new(director));
 
     let listener = tokio::net::UnixListener::bind(claim.path())
         .with_context(|| format!("binding {}", claim.path().display()));

@@ -15,7 +15,7 @@ use std::{
 };
 
 use rvs_core::{
-    model::{DestId, ForwardMethod, Protocol, SchedFlags, ServiceId, ServiceKey},
+    model::{AddressFamily, DestId, ForwardMethod, Protocol, SchedFlags, ServiceId, ServiceKey},
     sched::{HashFlags, RingProgram, SchedDest, SchedService, SchedulerKind},
     table::{Change, IpvsTable},
 };
@@ -56,6 +56,8 @@ struct SvcPlane {
     one_packet: bool,
     /// `-p`, `-M`.
     persistence: Option<Persistence>,
+    /// `-f`: the mark of a firewall-mark service.
+    fwmark: Option<u32>,
 }
 
 /// A real server as installed.
@@ -190,7 +192,7 @@ impl Plane {
         let Some(svc) = table.service_by_id(id) else { return };
         let key = dataplane_key(&svc.key);
         if key.is_none() {
-            tracing::warn!(service = %svc.key, "accepted and listed, but not forwarded: the data plane carries IPv4 TCP and UDP address services only for now");
+            tracing::warn!(service = %svc.key, "accepted and listed, but not forwarded: the data plane carries IPv4 TCP and UDP address services and IPv4 firewall-mark services only for now");
         }
         let kind = scheduler_kind(svc, true);
         let sched = kind.and_then(|k| SchedService::new(k).ok());
@@ -201,6 +203,10 @@ impl Plane {
             hash_flags: hash_flags(svc),
             one_packet: svc.flags.one_packet,
             persistence: persistence(svc),
+            fwmark: match svc.key {
+                ServiceKey::Fwmark { mark, .. } => Some(mark.get()),
+                ServiceKey::Addr { .. } => None,
+            },
         });
     }
 
@@ -419,7 +425,17 @@ impl Plane {
                 _ => SchedSpec::Wlc,
             },
         };
-        let spec = ServiceSpec { slot: id.0, addr, port, proto, sched, dests, one_packet: plane.one_packet, persistence: plane.persistence };
+        let spec = ServiceSpec {
+            slot: id.0,
+            addr,
+            port,
+            proto,
+            sched,
+            dests,
+            one_packet: plane.one_packet,
+            persistence: plane.persistence,
+            fwmark: plane.fwmark,
+        };
         let now = self.now();
         self.prog.install_service(&mut self.dp, &spec, now)
     }
@@ -434,6 +450,12 @@ impl Plane {
         }
         let cfg = rvs_dataplane::config::build_config(&timeouts, rvs_dataplane::config::ConnSettings::default());
         self.prog.set_config(&self.dp, &cfg);
+    }
+
+    /// Puts the mark classifier's rules in force.
+    pub fn set_marks(&self, rules: &[rvs_core::model::MarkRule]) -> Result<(), crate::marks::MarkError> {
+        let compiled = crate::marks::compile(rules)?;
+        self.prog.set_mark_rules(&self.dp, &compiled).map_err(crate::marks::MarkError::Dataplane)
     }
 
     /// Connection counts of a destination (ActiveConn, InActConn, PersistConn).
@@ -485,9 +507,11 @@ impl Plane {
     }
 }
 
-/// The data-plane key of a service the data plane can carry (IPv4 TCP/UDP address services).
+/// The data-plane key of a service the data plane can carry (IPv4 TCP/UDP address services;
+/// IPv4 firewall-mark services, keyed by their mark instead).
 fn dataplane_key(key: &ServiceKey) -> Option<(Ipv4Addr, u16, u8)> {
     match key {
+        ServiceKey::Fwmark { af: AddressFamily::Inet, .. } => Some((Ipv4Addr::UNSPECIFIED, 0, 0)),
         ServiceKey::Addr { protocol: Protocol::Tcp, addr: IpAddr::V4(a), port } => Some((*a, *port, 6)),
         ServiceKey::Addr { protocol: Protocol::Udp, addr: IpAddr::V4(a), port } => Some((*a, *port, 17)),
         _ => None,

@@ -28,7 +28,7 @@ fn unexpected(r: Response) -> BackendError {
             error: ErrorReply::Ipvs(e),
         } => BackendError::Ipvs(e),
         Response::Error {
-            error: ErrorReply::Protocol(m),
+            error: ErrorReply::Protocol(m) | ErrorReply::Refused(m),
         } => BackendError::Failed(format!("rvsd: {m}")),
         other => BackendError::Failed(format!("rvsd: unexpected reply {other:?}")),
     }

@@ -49,7 +49,7 @@ pub fn serve(
             },
             Vec::new(),
         ),
-        Request::GetDataplaneCounters => (
+        Request::GetDataplaneCounters | Request::Marks { .. } => (
             Response::Error {
                 error: ErrorReply::Protocol("no data plane behind this table".to_string()),
             },

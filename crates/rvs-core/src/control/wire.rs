@@ -1,7 +1,7 @@
 //! The messages of the control socket and their line encoding.
 
 use crate::model::{
-    ConnEntry, Info, Operation, ServiceEntry, ServiceKey, SyncDaemonEntry, Timeouts,
+    ConnEntry, Info, MarkRule, Operation, ServiceEntry, ServiceKey, SyncDaemonEntry, Timeouts,
 };
 use crate::table::IpvsError;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,24 @@ pub enum Request {
     /// The data plane's named counters (what it did with each packet): rvsd answers this one
     /// itself, the table knows nothing of packets.
     GetDataplaneCounters,
+    /// Read or change the mark classifier's rules (rvsd answers, with `marks`).
+    Marks { edit: MarkEdit },
+}
+
+/// A change to (or a read of) the mark classifier's rules, applied whole or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum MarkEdit {
+    /// The rules in force.
+    List,
+    /// Appends a rule (refused if the same rule is there).
+    Add { rule: MarkRule },
+    /// Deletes a rule (refused if it is not there).
+    Delete { rule: MarkRule },
+    /// Deletes every rule.
+    Flush,
+    /// Puts this rule set in force instead.
+    Replace { rules: Vec<MarkRule> },
 }
 
 /// One named counter of the data plane.
@@ -49,6 +67,8 @@ pub enum ErrorReply {
     Ipvs(IpvsError),
     /// The request could not be understood (bad JSON, other protocol version …).
     Protocol(String),
+    /// The request was understood but refused; the reason is for the operator.
+    Refused(String),
 }
 
 /// What the daemon answers, one per request.
@@ -64,6 +84,7 @@ pub enum Response {
     Timeouts { timeouts: Timeouts },
     Daemons { daemons: Vec<SyncDaemonEntry> },
     DataplaneCounters { counters: Vec<NamedCounter> },
+    Marks { rules: Vec<MarkRule> },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

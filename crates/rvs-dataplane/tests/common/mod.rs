@@ -36,8 +36,8 @@ pub const D_WS1: u32 = 1;
 pub const D_WS2: u32 = 2;
 pub const D_UDP_WS1: u32 = 3;
 pub const D_UDP_WS2: u32 = 4;
-const N_WS1: u32 = 1;
-const N_WS2: u32 = 2;
+pub const N_WS1: u32 = 1;
+pub const N_WS2: u32 = 2;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -128,7 +128,7 @@ impl Env {
     }
 
     pub fn service(&mut self, slot: u32, port: u16, proto: u8, sched: SchedSpec, dests: Vec<u32>) {
-        let spec = ServiceSpec { slot, addr: VIP, port, proto, sched, dests, one_packet: false, persistence: None };
+        let spec = ServiceSpec { slot, addr: VIP, port, proto, sched, dests, one_packet: false, persistence: None, fwmark: None };
         let dp = self.dp.as_mut().expect("loaded");
         self.prog.install_service(dp, &spec, now()).expect("service");
     }
