@@ -1,6 +1,7 @@
 /* rvs director: the entry points. `rvs_director` runs on every frame of the attached interfaces;
  * `rvs_expire` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections it
  * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry"). */
+#include "create.h"
 #include "encap.h"
 #include "nat.h"
 #include "persist.h"

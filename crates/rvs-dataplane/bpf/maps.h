@@ -115,6 +115,16 @@ struct {
 	PIN_BY_NAME;
 } expire SEC(".maps");
 
+/* Least recently used entries the daemon offers for eviction when the table is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsEvictRing);
+	PIN_BY_NAME;
+} evict SEC(".maps");
+
 /* NAT replies: the reply's 5-tuple (real server to client) -> the connection's key. Written
  * with the connection, removed with it; a stale entry is detected and ignored. */
 struct {

@@ -43,15 +43,6 @@ static __always_inline int template_valid(struct RvsConfig *cfg, struct RvsConn 
 	return 1;
 }
 
-/* Kills a template seen in state `seen`; 1 if this call did (and took PersistConn back). */
-static __always_inline int template_kill(struct RvsConn *tc, __u32 seen)
-{
-	if (__sync_val_compare_and_swap(&tc->state, seen, RVS_CONN_DEAD) != seen)
-		return 0;
-	dest_persist_add(tc->dest, tc->dest_gen, -1);
-	return 1;
-}
-
 /* One connection more under template `tc` (ip_vs_control_add); 1 when taken. */
 static __always_inline int template_get(struct RvsConn *tc, __u32 dest)
 {

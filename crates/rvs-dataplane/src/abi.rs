@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 8;
+pub const RVS_ABI_VERSION: u32 = 9;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -28,6 +28,13 @@ pub const RVS_EXPIRE_BATCH: u32 = 256;
 pub const RVS_MAX_VIPS: u32 = 4096;
 /// Rules of the mark classifier, per bank (`mark_rules` holds two banks).
 pub const RVS_MAX_MARK_RULES: u32 = 256;
+/// Slots of the eviction ring (a power of two).
+pub const RVS_EVICT_RING: u32 = 16384;
+/// Candidates the daemon offers per sweep step (at most half the ring, so that a slot a CPU
+/// has just claimed is never rewritten while it reads it).
+pub const RVS_EVICT_OFFER: u32 = RVS_EVICT_RING / 2;
+/// Candidates a new connection tries when the table is full before it is dropped.
+pub const RVS_EVICT_TRIES: u32 = 8;
 /// Default capacity of the connection table.
 pub const RVS_DEFAULT_CONN_MAX: u32 = 1 << 20;
 /// Width of the per-state tables (IPVS has 11 TCP states).
@@ -456,6 +463,38 @@ impl Default for RvsExpireBatch {
     }
 }
 
+/// An entry the daemon found least recently used, offered for eviction: it is evicted only if
+/// its `last_seen_ns` is still the one the daemon read (untouched since).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsEvictCand {
+    /// The entry's key.
+    pub key: RvsConnKey,
+    /// Its `RvsConn::last_seen_ns` when the daemon read it.
+    pub last_seen_ns: u64,
+}
+
+/// Candidates for eviction when the connection table is full (`evict`, mmapable, one element).
+/// The programs claim slots by compare-and-swap of `head` while `head < tail`; the daemon
+/// discards what is left (moving `head` to `tail`), writes fresh candidates after `tail`, then
+/// publishes them by storing the new `tail`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RvsEvictRing {
+    /// Candidates claimed so far (the next slot is `head % RVS_EVICT_RING`).
+    pub head: u64,
+    /// Candidates published so far.
+    pub tail: u64,
+    /// The slots.
+    pub cands: [RvsEvictCand; RVS_EVICT_RING as usize],
+}
+
+impl Default for RvsEvictRing {
+    fn default() -> Self {
+        Self { head: 0, tail: 0, cands: [RvsEvictCand::default(); RVS_EVICT_RING as usize] }
+    }
+}
+
 /// Per-service and per-destination traffic counters (per-CPU arrays `svc_stats`, `dest_stats`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -603,6 +642,8 @@ pub enum RvsStat {
     ConnExpiredNodest,
     /// New connections the mark classifier gave to a firewall-mark service.
     SvcByMark,
+    /// Least recently used entries evicted to make room for a new connection (table full).
+    ConnEvicted,
     /// Number of counters (not a counter).
     Max,
 }
@@ -650,6 +691,7 @@ impl RvsStat {
         RvsStat::ConnExpiredSweep,
         RvsStat::ConnExpiredNodest,
         RvsStat::SvcByMark,
+        RvsStat::ConnEvicted,
     ];
 
     /// The counter's name as operators see it (`rvs stats`, metrics).
@@ -695,6 +737,7 @@ impl RvsStat {
             RvsStat::ConnExpiredSweep => "conn_expired_sweep",
             RvsStat::ConnExpiredNodest => "conn_expired_nodest",
             RvsStat::SvcByMark => "svc_by_mark",
+            RvsStat::ConnEvicted => "conn_evicted",
             RvsStat::Max => "max",
         }
     }
@@ -733,4 +776,5 @@ unsafe impl aya::Pod for RvsNeigh {}
 unsafe impl aya::Pod for RvsSchedState {}
 unsafe impl aya::Pod for RvsConfig {}
 unsafe impl aya::Pod for RvsMarkRule {}
+unsafe impl aya::Pod for RvsEvictRing {}
 unsafe impl aya::Pod for RvsExpireBatch {}

@@ -10,6 +10,7 @@ pub mod config;
 pub mod decap;
 pub mod decap_abi;
 pub mod error;
+pub mod evict;
 pub mod loader;
 pub mod maps;
 pub mod mmap;

@@ -29,6 +29,8 @@ pub struct Maps {
     pub config: MmapArray<RvsConfig>,
     /// The mark classifier's rules (two banks).
     pub mark_rules: MmapArray<RvsMarkRule>,
+    /// Candidates for eviction (one element).
+    pub evict: MmapArray<RvsEvictRing>,
     /// Candidates for the expiry program (one element).
     pub expire: MmapArray<RvsExpireBatch>,
     /// Traffic per service slot.
@@ -96,6 +98,7 @@ impl Maps {
             sched: mmapped(ebpf, "sched")?,
             config: mmapped(ebpf, "config")?,
             mark_rules: mmapped(ebpf, "mark_rules")?,
+            evict: mmapped(ebpf, "evict")?,
             expire: mmapped(ebpf, "expire")?,
             svc_stats: typed(ebpf, "svc_stats")?,
             dest_stats: typed(ebpf, "dest_stats")?,

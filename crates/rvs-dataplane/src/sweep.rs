@@ -5,7 +5,8 @@
 //! `rvs_expire` program then re-checks each candidate in the kernel and expires it with the
 //! packet path's compare-and-swap, so counts stay exact even when a packet races the sweep.
 //! Each call covers at most a budget of entries and carries on from there next time, so a large
-//! table is swept over several ticks instead of in one long pass.
+//! table is swept over several ticks instead of in one long pass. The entries a step reads that
+//! were used longest ago are offered for eviction (`evict`), for when the table is full.
 
 use aya::programs::{ProgramError, TestRun, TestRunOptions, Xdp};
 
@@ -13,6 +14,7 @@ use crate::{
     abi::{RVS_CONN_DEAD, RVS_EXPIRE_BATCH, RVS_KEY_TEMPLATE, RvsConfig, RvsConn, RvsConnKey, RvsExpireBatch},
     batch::{BatchCursor, HashBatch},
     error::DataplaneError,
+    evict::OldestEntries,
     loader::Dataplane,
     object::PROG_EXPIRE,
 };
@@ -53,11 +55,17 @@ pub struct Sweeper {
     cursor: BatchCursor,
     chunk: HashBatch<RvsConnKey, RvsConn>,
     pending: Vec<RvsConnKey>,
+    oldest: OldestEntries,
 }
 
 impl Default for Sweeper {
     fn default() -> Self {
-        Self { cursor: BatchCursor::START, chunk: HashBatch::with_capacity(CHUNK), pending: Vec::new() }
+        Self {
+            cursor: BatchCursor::START,
+            chunk: HashBatch::with_capacity(CHUNK),
+            pending: Vec::new(),
+            oldest: OldestEntries::default(),
+        }
     }
 }
 
@@ -90,6 +98,8 @@ impl Dataplane {
             for (k, v) in keys.iter().zip(values).take(n) {
                 if candidate(&cfg, k, v, now) {
                     sweeper.pending.push(*k);
+                } else {
+                    sweeper.oldest.consider(k, v);
                 }
             }
             if next.at_start() {
@@ -100,6 +110,7 @@ impl Dataplane {
         step.candidates = sweeper.pending.len();
         self.expire(&sweeper.pending)?;
         sweeper.pending.clear();
+        self.offer_evictions(&sweeper.oldest.take());
         Ok(step)
     }
 

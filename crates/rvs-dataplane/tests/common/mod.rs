@@ -82,7 +82,12 @@ impl Env {
     /// TCP 192.168.0.100:80 and UDP 192.168.0.100:53, each rr over ws1 then ws2 (so ws2, the
     /// newest, is first in the list as in IPVS), both reachable through the test-run interface.
     pub fn dr_cluster() -> Env {
-        let mut env = Env::empty();
+        Self::dr_cluster_of(4096)
+    }
+
+    /// [`Env::dr_cluster`] with a connection table of `conn_max` entries.
+    pub fn dr_cluster_of(conn_max: u32) -> Env {
+        let mut env = Env::with_capacity(conn_max);
         env.neigh(N_WS1, WS1_MAC, TEST_RUN_IFINDEX);
         env.neigh(N_WS2, WS2_MAC, TEST_RUN_IFINDEX);
         env.dest(D_WS1, WS1, 80, SVC_TCP, N_WS1, 1);
@@ -96,10 +101,15 @@ impl Env {
 
     /// A loaded director with nothing configured.
     pub fn empty() -> Env {
+        Self::with_capacity(4096)
+    }
+
+    /// [`Env::empty`] with a connection table of `conn_max` entries.
+    pub fn with_capacity(conn_max: u32) -> Env {
         let opts = DataplaneOptions {
             bpffs: "/sys/fs/bpf".into(),
             instance: format!("test-fx-{}-{}", std::process::id(), unique()),
-            conn_max: 4096,
+            conn_max,
         };
         let dp = Dataplane::load(&opts).unwrap_or_else(|e| panic!("load: {e}"));
         Env { dp: Some(dp), prog: Programmer::default() }
