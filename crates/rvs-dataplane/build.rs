@@ -17,7 +17,7 @@ const HEADERS: &[(&str, &str, &str, &[&str])] = &[
         &[
             "RvsSched", "RvsSvcKey", "RvsSvc", "RvsDest", "RvsDestConns", "RvsNeigh", "RvsVip",
             "RvsSchedState", "RvsConnKey", "RvsConn", "RvsCounters", "RvsConfig", "RvsStat",
-            "RvsExpireBatch", "RvsLblcKey", "RvsLblcEntry", "RvsMarkRule", "RvsEvictCand",
+            "RvsExpireBatch", "RvsLblcKey", "RvsLblcEntry", "RvsMarkRule", "RvsEvictCand", "RvsLblcrEntry",
             "RvsEvictRing",
         ],
     ),

@@ -650,6 +650,18 @@ fn lblc_keeps_a_destination_on_its_real_until_it_is_overloaded() {
 }
 
 #[test]
+fn lblcr_grows_a_set_for_the_destination_and_serves_its_least_loaded_member() {
+    if !root_or_skip("lblcr_grows_a_set_for_the_destination_and_serves_its_least_loaded_member") {
+        return;
+    }
+    // One virtual address, so one set: webserver2 (weight 3) alone until it has more active
+    // connections than its weight while webserver1 is under half its weight; then wlc's pick,
+    // webserver1, joins the set, and the least loaded member by overhead / weight serves:
+    // webserver1 twice, then webserver2 again.
+    replays_the_recording("sched-lblcr.txt", "lblcr", 8);
+}
+
+#[test]
 fn expire_nodest_conn_ends_a_removed_real_servers_connections_at_their_next_packet() {
     if !root_or_skip("expire_nodest_conn_ends_a_removed_real_servers_connections_at_their_next_packet") {
         return;

@@ -13,17 +13,23 @@
 #define E2BIG 7
 #endif
 
-/* Claims the next candidate; 0 when none is left. */
+/* Claims the next candidate; 0 when none is left (or other CPUs kept winning the race). */
 static __always_inline int evict_claim(struct RvsEvictRing *ring, struct RvsEvictCand *out)
 {
-	__u64 head = READ_ONCE(ring->head);
+	__u64 head, seen;
+	int tries;
 
-	if (head >= READ_ONCE(ring->tail))
-		return 0;
-	if (__sync_val_compare_and_swap(&ring->head, head, head + 1) != head)
-		return 0;
-	*out = ring->cands[head & (RVS_EVICT_RING - 1)];
-	return 1;
+	for (tries = 0; tries < 4; tries++) {
+		head = READ_ONCE(ring->head);
+		if (head >= READ_ONCE(ring->tail))
+			return 0;
+		seen = __sync_val_compare_and_swap(&ring->head, head, head + 1);
+		if (seen == head) {
+			*out = ring->cands[head & (RVS_EVICT_RING - 1)];
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Evicts the candidate if it is still what the daemon saw; 1 if it did. */

@@ -145,6 +145,15 @@ struct {
 	PIN_BY_NAME;
 } lblc SEC(".maps");
 
+/* lblcr's sets: (service, destination address) -> the real servers that serve it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RVS_LBLC_ENTRIES);
+	__type(key, struct RvsLblcKey);
+	__type(value, struct RvsLblcrEntry);
+	PIN_BY_NAME;
+} lblcr SEC(".maps");
+
 /* Traffic counters per service slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

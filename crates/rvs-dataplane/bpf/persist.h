@@ -7,6 +7,7 @@
 #ifndef RVS_PERSIST_H
 #define RVS_PERSIST_H
 
+#include "evict.h"
 #include "sched.h"
 
 static __always_inline __u64 template_timeout_ns(const struct RvsSvc *svc)
@@ -64,6 +65,7 @@ static __always_inline int sched_persist(struct RvsConfig *cfg, struct RvsSvc *s
 	struct RvsConn *tc;
 	struct RvsDest *d;
 	__u32 state;
+	long err;
 
 	template_key(svc, key, &t);
 	tc = bpf_map_lookup_elem(&conns, &t);
@@ -91,7 +93,10 @@ static __always_inline int sched_persist(struct RvsConfig *cfg, struct RvsSvc *s
 	fresh.daddr = d->addr;
 	fresh.dport = (READ_ONCE(svc->flags) & RVS_SVC_F_ANY_PORT) ? 0 : d->port;
 	fresh.fwd = READ_ONCE(d->fwd);
-	if (bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST) == 0) {
+	err = bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST);
+	if (err == -E2BIG && conn_make_room())
+		err = bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST);
+	if (err == 0) {
 		dest_persist_add(*dest, fresh.dest_gen, 1);
 		count(RVS_STAT_TEMPLATE_CREATED);
 	}

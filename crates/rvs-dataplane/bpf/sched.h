@@ -444,6 +444,205 @@ static __always_inline int sched_lblc(struct RvsSvc *svc, struct pkt *p, __u32 *
 	return 0;
 }
 
+/* lblcr (ip_vs_lblcr.c): a set of real servers per destination address. The least loaded
+ * member (ip_vs_dest_set_min: overhead / weight, not overloaded by thresholds, available) serves
+ * while it is not overloaded in lblc's sense; else the wlc pick joins the set (at its head, as
+ * list_add_rcu) and serves. A set that has not grown for lblcr_expiration loses its most loaded
+ * member (ip_vs_dest_set_max) when it has more than one. The entry is read, changed on the
+ * stack and written back whole: two CPUs changing one address's set at once may lose one's
+ * change, where IPVS takes a lock; the set converges at the next connection. */
+
+/* A walk over one set (in a bpf_loop callback, so the verifier checks one member, not
+ * every path through all of them). */
+struct lblcr_walk {
+	struct RvsLblcrEntry e;
+	__u32 svc;
+	__u32 n;	/* compaction: members kept so far */
+	int best;	/* index of the least (most) loaded so far, -1 for none */
+	__s64 oh;	/* its overhead */
+	__s64 w;	/* its weight */
+};
+
+/* Whether member i is still the real server that joined (same slot occupant, same service). */
+static __always_inline int lblcr_member(struct lblcr_walk *w, __u32 i, struct RvsDest **d,
+					struct RvsDestConns **dc)
+{
+	__u32 slot;
+
+	asm volatile("" : "+r"(i));
+	if (i >= RVS_LBLCR_SET || i >= w->e.size)
+		return 0;
+	slot = w->e.dests[i];
+	*d = bpf_map_lookup_elem(&dests, &slot);
+	*dc = bpf_map_lookup_elem(&dest_conns, &slot);
+	return *d && *dc && READ_ONCE((*d)->generation) == w->e.gens[i] && READ_ONCE((*d)->svc) == w->svc;
+}
+
+static __always_inline __s64 lblcr_overhead(struct RvsDestConns *dc)
+{
+	return ((__s64)READ_ONCE(dc->active) << 8) + READ_ONCE(dc->inactive);
+}
+
+/* ip_vs_dest_set_min: the first available member of positive weight that no threshold
+ * overloads, then any later such member with a smaller overhead / weight. */
+static long lblcr_min_step(__u32 i, void *ctx)
+{
+	struct lblcr_walk *w = ctx;
+	struct RvsDestConns *dc;
+	struct RvsDest *d;
+	__s64 oh, wt;
+
+	if (!lblcr_member(w, i, &d, &dc))
+		return 0;
+	if ((READ_ONCE(d->flags) & RVS_DEST_F_OVERLOAD) || READ_ONCE(dc->overload) ||
+	    !(READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE))
+		return 0;
+	wt = READ_ONCE(d->weight);
+	oh = lblcr_overhead(dc);
+	if ((w->best < 0 && wt > 0) || (w->best >= 0 && w->oh * wt > oh * w->w)) {
+		w->best = i;
+		w->oh = oh;
+		w->w = wt;
+	}
+	return 0;
+}
+
+/* ip_vs_dest_set_max: the first member of positive weight, then any later one of positive
+ * weight with a larger overhead / weight. */
+static long lblcr_max_step(__u32 i, void *ctx)
+{
+	struct lblcr_walk *w = ctx;
+	struct RvsDestConns *dc;
+	struct RvsDest *d;
+	__s64 oh, wt;
+
+	if (!lblcr_member(w, i, &d, &dc))
+		return 0;
+	wt = READ_ONCE(d->weight);
+	oh = lblcr_overhead(dc);
+	if (wt > 0 && (w->best < 0 || w->oh * wt < oh * w->w)) {
+		w->best = i;
+		w->oh = oh;
+		w->w = wt;
+	}
+	return 0;
+}
+
+/* Keeps the members still valid, in order (`n` counts them). */
+static long lblcr_compact_step(__u32 i, void *ctx)
+{
+	struct lblcr_walk *w = ctx;
+	struct RvsDestConns *dc;
+	struct RvsDest *d;
+	__u32 n = w->n;
+
+	if (!lblcr_member(w, i, &d, &dc))
+		return 0;
+	/* Bounds checked on the very registers used to index (the compiler would otherwise
+	 * index with copies the verifier knows nothing of). */
+	asm volatile("" : "+r"(i), "+r"(n));
+	if (n >= RVS_LBLCR_SET || i >= RVS_LBLCR_SET)
+		return 0;
+	w->e.dests[n] = w->e.dests[i];
+	w->e.gens[n] = w->e.gens[i];
+	w->n = n + 1;
+	return 0;
+}
+
+/* Removes member `at`, keeping the order of the others. */
+static __always_inline void lblcr_erase(struct RvsLblcrEntry *e, int at)
+{
+	__u32 i;
+
+	for (i = 0; i + 1 < RVS_LBLCR_SET; i++) {
+		if ((int)i >= at && i + 1 < e->size) {
+			e->dests[i] = e->dests[i + 1];
+			e->gens[i] = e->gens[i + 1];
+		}
+	}
+	if (e->size > 0)
+		e->size--;
+}
+
+/* ip_vs_dest_set_insert: `slot` joins at the head unless it is a member; members whose slot
+ * went to another real server are dropped first, and a full set loses its last (oldest). */
+static __always_inline void lblcr_insert(struct lblcr_walk *w, __u32 slot, __u32 gen, __u64 now)
+{
+	__u32 i, n;
+
+	for (i = 0; i < RVS_LBLCR_SET; i++) {
+		if (i < w->e.size && w->e.dests[i] == slot && w->e.gens[i] == gen)
+			return;
+	}
+	w->n = 0;
+	bpf_loop(RVS_LBLCR_SET, lblcr_compact_step, w, 0);
+	n = w->n;
+	if (n >= RVS_LBLCR_SET)
+		n = RVS_LBLCR_SET - 1;
+	for (i = RVS_LBLCR_SET - 1; i > 0; i--) {
+		if (i <= n) {
+			w->e.dests[i] = w->e.dests[i - 1];
+			w->e.gens[i] = w->e.gens[i - 1];
+		}
+	}
+	w->e.dests[0] = slot;
+	w->e.gens[0] = gen;
+	w->e.size = n + 1;
+	w->e.lastmod_ns = now;
+}
+
+static __always_inline int sched_lblcr(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
+{
+	struct RvsLblcKey k = { .svc = svc->slot, .daddr = p->daddr };
+	struct scan s = { .list_off = svc->list_off, .sched = RVS_SCHED_WLC };
+	struct lblcr_walk w = { .svc = svc->slot, .best = -1 };
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct RvsLblcrEntry *en;
+	struct RvsDest *d;
+	__u32 n = svc->list_len, slot = 0;
+	int least = -1;
+
+	en = bpf_map_lookup_elem(&lblcr, &k);
+	if (en && !(now > en->last_use_ns && now - en->last_use_ns > RVS_LBLC_EXPIRATION_NS)) {
+		w.e = *en;
+		if (w.e.size > RVS_LBLCR_SET)
+			w.e.size = RVS_LBLCR_SET;
+		w.e.last_use_ns = now;
+		bpf_loop(RVS_LBLCR_SET, lblcr_min_step, &w, 0);
+		least = w.best;
+		if (least >= 0 && least < RVS_LBLCR_SET)
+			slot = w.e.dests[least];
+		else
+			least = -1;
+		/* The set has not grown for lblcr_expiration: its most loaded member leaves. */
+		if (w.e.size > 1 && now > w.e.lastmod_ns && now - w.e.lastmod_ns > RVS_LBLC_EXPIRATION_NS) {
+			w.best = -1;
+			bpf_loop(RVS_LBLCR_SET, lblcr_max_step, &w, 0);
+			if (w.best >= 0)
+				lblcr_erase(&w.e, w.best);
+		}
+		if (least >= 0) {
+			d = bpf_map_lookup_elem(&dests, &slot);
+			if (d && !lblc_overloaded(svc, slot, d)) {
+				bpf_map_update_elem(&lblcr, &k, &w.e, BPF_ANY);
+				*dest = slot;
+				return 0;
+			}
+		}
+	}
+	if (n > RVS_MAX_SVC_DESTS)
+		n = RVS_MAX_SVC_DESTS;
+	bpf_loop(n, scan_step, &s, 0);
+	if (!s.found)
+		return -1;
+	*dest = s.best;
+	d = bpf_map_lookup_elem(&dests, dest);
+	w.e.last_use_ns = now;
+	lblcr_insert(&w, s.best, d ? READ_ONCE(d->generation) : 0, now);
+	bpf_map_update_elem(&lblcr, &k, &w.e, BPF_ANY);
+	return 0;
+}
+
 /* The first destination in list order that may take a connection: where a ring's picks all
  * failed because destinations became unusable since it was built (overloaded by their
  * thresholds, say), rather than dropping while another is free, as rr and wrr would find one. */
@@ -505,6 +704,8 @@ static __always_inline int schedule(struct RvsSvc *svc, struct pkt *p, __u32 *de
 		return sched_twos(svc, dest);
 	case RVS_SCHED_LBLC:
 		return sched_lblc(svc, p, dest);
+	case RVS_SCHED_LBLCR:
+		return sched_lblcr(svc, p, dest);
 	default:
 		return -1;
 	}

@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 9;
+pub const RVS_ABI_VERSION: u32 = 10;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -162,12 +162,39 @@ pub enum RvsSched {
     /// Locality-based least connection: the real server cached for the destination address,
     /// while it is not overloaded, else the `Wlc` pick (which is cached).
     Lblc = 12,
+    /// Locality-based least connection with replication: a set of real servers per destination
+    /// address; the least loaded of the set while it is not overloaded, else the `Wlc` pick,
+    /// which joins the set.
+    Lblcr = 13,
 }
 
 /// Entries of the `lblc` cache (least recently used ones are evicted past it).
 pub const RVS_LBLC_ENTRIES: u32 = 65536;
 /// How long an unused `lblc` cache entry counts: IPVS's `lblc_expiration` default, 24 hours.
 pub const RVS_LBLC_EXPIRATION_NS: u64 = 86_400_000_000_000;
+
+/// Most real servers in one `lblcr` set (IPVS's sets are unbounded; beyond this, the one
+/// added longest ago leaves when another joins).
+pub const RVS_LBLCR_SET: usize = 8;
+
+/// Value of the `lblcr` cache (keyed as `lblc`'s): the set of real servers of one destination
+/// address, newest first as IPVS links them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsLblcrEntry {
+    /// When the entry was last used (`CLOCK_MONOTONIC_COARSE`, ns).
+    pub last_use_ns: u64,
+    /// When a real server last joined the set (IPVS's `set.lastmod`).
+    pub lastmod_ns: u64,
+    /// Members in `dests` and `gens`.
+    pub size: u32,
+    /// Always zero.
+    pub pad: u32,
+    /// Destination slots, newest first.
+    pub dests: [u32; RVS_LBLCR_SET],
+    /// Their `RvsDest::generation` when they joined.
+    pub gens: [u32; RVS_LBLCR_SET],
+}
 
 /// Key of the `lblc` cache: a service slot and a destination address (network order).
 #[repr(C)]

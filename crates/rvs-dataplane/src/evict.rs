@@ -66,13 +66,9 @@ impl Dataplane {
             return;
         };
         let end = tail.load(Ordering::Acquire);
-        // Discard the unclaimed rest; a program claiming meanwhile wins, and we try again.
-        for _ in 0..4 {
-            let h = head.load(Ordering::Acquire);
-            if h >= end || head.compare_exchange(h, end, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                break;
-            }
-        }
+        // Discard the unclaimed rest: `head` only grows, up to `tail`, so this settles it
+        // whatever the programs claim meanwhile (their compare-and-swap then fails).
+        head.fetch_max(end, Ordering::AcqRel);
         let n = cands.len().min(RVS_EVICT_OFFER as usize);
         for (i, cand) in (0u64..).zip(&cands[..n]) {
             let slot = ((end + i) % u64::from(RVS_EVICT_RING)) as usize;

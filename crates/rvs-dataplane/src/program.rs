@@ -45,6 +45,8 @@ pub enum SchedSpec {
     Twos,
     /// Locality-based least connection over `dests` (the cache lives in the data plane).
     Lblc,
+    /// lblcr (sets per destination address in the `lblcr` map).
+    Lblcr,
     /// Source hashing over a 256-bucket `table` of destination slots (empty: no destination),
     /// hashing the source port too with `port`, walking the table from an unusable bucket with
     /// `fallback`.
@@ -339,6 +341,7 @@ impl Programmer {
             SchedSpec::Ovf => (RvsSched::Ovf, &[][..], None),
             SchedSpec::Twos => (RvsSched::Twos, &[][..], None),
             SchedSpec::Lblc => (RvsSched::Lblc, &[][..], None),
+            SchedSpec::Lblcr => (RvsSched::Lblcr, &[][..], None),
             SchedSpec::SourceHash { table, port, fallback } => {
                 flags = u32::from(*port) * RVS_SVC_F_HASH_PORT + u32::from(*fallback) * RVS_SVC_F_HASH_FALLBACK;
                 (RvsSched::Sh, &table[..], None)

@@ -98,7 +98,10 @@ impl Dataplane {
             for (k, v) in keys.iter().zip(values).take(n) {
                 if candidate(&cfg, k, v, now) {
                     sweeper.pending.push(*k);
-                } else {
+                }
+                // Templates are always expiry candidates (the program knows their timeout);
+                // those that control nothing may be evicted too.
+                if k.kind == RVS_KEY_TEMPLATE || !candidate(&cfg, k, v, now) {
                     sweeper.oldest.consider(k, v);
                 }
             }

@@ -411,6 +411,7 @@ impl Plane {
                 SchedulerKind::Ovf => SchedSpec::Ovf,
                 SchedulerKind::Twos => SchedSpec::Twos,
                 SchedulerKind::Lblc => SchedSpec::Lblc,
+                SchedulerKind::Lblcr => SchedSpec::Lblcr,
                 SchedulerKind::Sh => SchedSpec::SourceHash {
                     table: s.hash_table().unwrap_or_default(),
                     port: plane.hash_flags.port,

@@ -99,6 +99,7 @@ impl SchedulerKind {
                 | Self::Mh
                 | Self::Twos
                 | Self::Lblc
+                | Self::Lblcr
         )
     }
 

@@ -1,4 +1,5 @@
-//! `lblc`: the kernel's locality-based least-connection scheduler (`ip_vs_lblc.c`).
+//! `lblc` and `lblcr`: the kernel's locality-based least-connection schedulers (`ip_vs_lblc.c`,
+//! `ip_vs_lblcr.c`).
 //!
 //! Meant for caching proxies: requests for one destination address (the origin server behind a
 //! transparent cache cluster) go to the same real server while it is not overloaded, so that
@@ -41,6 +42,58 @@ pub fn lblc_pick(cache: &mut LblcCache, dests: &[SchedDest], daddr: u32) -> Opti
     }
     let pick = wlc_pick(dests)?;
     cache.entries.insert(daddr, pick);
+    Some(pick)
+}
+
+/// lblcr's sets: destination address (host order) to its real servers' ids, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LblcrSets {
+    entries: HashMap<u32, Vec<u32>>,
+}
+
+impl LblcrSets {
+    /// The set of `daddr`, newest first.
+    pub fn set(&self, daddr: u32) -> Option<&[u32]> {
+        self.entries.get(&daddr).map(Vec::as_slice)
+    }
+}
+
+/// `ip_vs_dest_conn_overhead`.
+fn overhead(d: &SchedDest) -> i64 {
+    (i64::from(d.active) << 8) + i64::from(d.inactive)
+}
+
+/// `ip_vs_dest_set_min`: the first member of weight above 0 that no threshold overloads, then
+/// any later one (not overloaded) with a smaller overhead / weight.
+fn set_min<'a>(set: &[u32], dests: &'a [SchedDest]) -> Option<&'a SchedDest> {
+    let mut members = set.iter().filter_map(|id| dests.iter().find(|d| d.id == *id)).filter(|d| !d.overloaded);
+    let mut least = members.find(|d| d.weight > 0)?;
+    for d in members {
+        if overhead(least) * i64::from(d.weight) > overhead(d) * i64::from(least.weight) {
+            least = d;
+        }
+    }
+    Some(least)
+}
+
+/// `ip_vs_lblcr_schedule` for a packet to `daddr` (within `lblcr_expiration`, 24 hours, of the
+/// set's last change, so no member is pruned): the least loaded member serves while it is not
+/// overloaded in lblc's sense; otherwise `wlc` picks, and its pick joins the set at its head.
+pub fn lblcr_pick(sets: &mut LblcrSets, dests: &[SchedDest], daddr: u32) -> Option<u32> {
+    if let Some(set) = sets.entries.get_mut(&daddr) {
+        if let Some(least) = set_min(set, dests)
+            && !overloaded(least, dests)
+        {
+            return Some(least.id);
+        }
+        let pick = wlc_pick(dests)?;
+        if !set.contains(&pick) {
+            set.insert(0, pick);
+        }
+        return Some(pick);
+    }
+    let pick = wlc_pick(dests)?;
+    sets.entries.insert(daddr, vec![pick]);
     Some(pick)
 }
 
@@ -87,5 +140,35 @@ mod tests {
         assert_eq!(lblc_pick(&mut cache, &dests, 10), Some(2));
         dests.remove(1);
         assert_eq!(lblc_pick(&mut cache, &dests, 10), None);
+    }
+
+    #[test]
+    fn lblcr_is_what_the_oracle_recorded_for_held_connections() {
+        // tests/golden/traffic/sched-lblcr.txt: rs1 weight 1 (id 1), rs2 weight 3 (id 2, the
+        // head of the list), every connection held: rs2 x4, rs1 x2, rs2 x2.
+        let mut dests = vec![SchedDest::new(2, 3), SchedDest::new(1, 1)];
+        let mut sets = LblcrSets::default();
+        let mut picks = Vec::new();
+        for _ in 0..8 {
+            let pick = lblcr_pick(&mut sets, &dests, 0x0a00_0164).expect("a pick");
+            picks.push(pick);
+            if let Some(d) = dests.iter_mut().find(|d| d.id == pick) {
+                d.active += 1;
+            }
+        }
+        assert_eq!(picks, [2, 2, 2, 2, 1, 1, 2, 2]);
+        assert_eq!(sets.set(0x0a00_0164), Some(&[1, 2][..]), "rs1 joined at the head");
+    }
+
+    #[test]
+    fn lblcr_skips_members_a_threshold_overloads_and_of_weight_0() {
+        let mut dests = vec![SchedDest::new(1, 1), SchedDest::new(2, 1), SchedDest::new(3, 0)];
+        let mut sets = LblcrSets { entries: HashMap::from([(7, vec![3, 1, 2])]) };
+        dests[0].overloaded = true;
+        dests[1].active = 0;
+        assert_eq!(lblcr_pick(&mut sets, &dests, 7), Some(2), "3 has weight 0, 1 is overloaded");
+        dests.iter_mut().for_each(|d| d.overloaded = d.id != 3);
+        // No member may serve: wlc's pick (none of weight above 0 left but 3) — none at all.
+        assert_eq!(lblcr_pick(&mut sets, &dests, 7), None);
     }
 }

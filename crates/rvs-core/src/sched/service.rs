@@ -49,6 +49,9 @@ pub enum Scheduler {
     /// `lblc`: its cache lives in the data plane; [`super::locality::lblc_pick`] is the
     /// reference with the cache passed in. Without a cache, a pick is `wlc`'s (a cache miss).
     LocalityBasedLeastConnection,
+    /// lblcr: the data plane keeps a set of real servers per destination address; without it,
+    /// as wlc.
+    LocalityBasedLeastConnectionReplicated,
 }
 
 /// The service flags the hashing schedulers read (`-b sh-port,sh-fallback`).
@@ -77,7 +80,7 @@ impl Scheduler {
             SchedulerKind::Mh => Ok(Self::MaglevHashing),
             SchedulerKind::Twos => Ok(Self::PowerOfTwoChoices),
             SchedulerKind::Lblc => Ok(Self::LocalityBasedLeastConnection),
-            other => Err(SchedError::Unsupported(other)),
+            SchedulerKind::Lblcr => Ok(Self::LocalityBasedLeastConnectionReplicated),
         }
     }
 
@@ -97,6 +100,7 @@ impl Scheduler {
             Self::MaglevHashing => SchedulerKind::Mh,
             Self::PowerOfTwoChoices => SchedulerKind::Twos,
             Self::LocalityBasedLeastConnection => SchedulerKind::Lblc,
+            Self::LocalityBasedLeastConnectionReplicated => SchedulerKind::Lblcr,
         }
     }
 
@@ -120,7 +124,7 @@ impl Scheduler {
             // Random in the kernel and in the data plane; here both draws are 0 (the first
             // available destination's weight range): see twos_pick for chosen draws.
             Self::PowerOfTwoChoices => twos_pick(dests, 0, 0),
-            Self::LocalityBasedLeastConnection => wlc_pick(dests),
+            Self::LocalityBasedLeastConnection | Self::LocalityBasedLeastConnectionReplicated => wlc_pick(dests),
         }
     }
 
@@ -158,7 +162,8 @@ impl Scheduler {
             | Self::DestinationHashing
             | Self::MaglevHashing
             | Self::PowerOfTwoChoices
-            | Self::LocalityBasedLeastConnection => {}
+            | Self::LocalityBasedLeastConnection
+            | Self::LocalityBasedLeastConnectionReplicated => {}
         }
     }
 }
@@ -166,9 +171,6 @@ impl Scheduler {
 /// Why a change to a [`SchedService`] was refused. Each mirrors the kernel's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SchedError {
-    /// The scheduler exists in IPVS but not (yet) in rvs.
-    #[error("scheduler {0} is not implemented by rvs")]
-    Unsupported(SchedulerKind),
     /// `-EEXIST`: a destination with this id is already in the service.
     #[error("destination {0} already exists")]
     DuplicateDest(u32),
@@ -410,10 +412,6 @@ mod tests {
         assert_eq!(svc.edit_dest(9, 1), Err(SchedError::NoSuchDest(9)));
         assert_eq!(svc.del_dest(9), Err(SchedError::NoSuchDest(9)));
         assert_eq!(svc.set_overloaded(9, true), Err(SchedError::NoSuchDest(9)));
-        assert_eq!(
-            SchedService::new(SchedulerKind::Lblcr),
-            Err(SchedError::Unsupported(SchedulerKind::Lblcr))
-        );
         assert_eq!(svc.locate(9, 1, 80), Err(SchedError::NoSuchDest(9)));
     }
 
