@@ -381,118 +381,90 @@ fn a_ring_falls_back_past_real_servers_overloaded_since_it_was_built() {
     assert_eq!(env.stat(RvsStat::DropNoDest), 0);
 }
 
-/// lblc: sequences of new connections to a few destination addresses (virtual addresses here,
-/// the service moved between them), with the connection counts changing under them, scheduled
-/// by the program with its cache and by the reference with its own.
+/// Sequences of new connections to a few destination addresses (virtual addresses here, the
+/// service moved between them), with the connection counts changing under them, scheduled by
+/// the program (`sched`, lblc or lblcr, with its map) and by `reference` (with its own state; it
+/// says whether that state changed). Returns how many picks left the state as it was and how
+/// many changed it.
+fn locality_against_reference(
+    name: &str,
+    sched: SchedSpec,
+    seed: u64,
+    mut reference: impl FnMut(&[SchedDest], u32) -> (Option<u32>, bool),
+) -> (u32, u32) {
+    let mut env = env_with_next_hops();
+    let mut rng = Rng(seed);
+    // Weights that tie, differ, are 0 and are large; one real server overloaded by a threshold
+    // (which lblc's cache does not look at, and lblcr's sets do).
+    let mut dests: Vec<SchedDest> = [(1, 4), (2, 2), (3, 1), (4, 0), (5, 100), (6, 2)]
+        .into_iter()
+        .map(|(id, weight)| SchedDest { id, weight, overloaded: id == 6, active: 0, inactive: 0 })
+        .collect();
+    program_dests(&mut env, &dests);
+    let vips = [Ipv4Addr::new(10, 2, 0, 1), Ipv4Addr::new(10, 2, 0, 2), Ipv4Addr::new(10, 2, 0, 3)];
+    let (mut kept, mut moved) = (0, 0);
+    let mut last: Option<u32> = None;
+    for step in 0..CASES {
+        // The load changes: some real servers' counts are set anew; now and then the last
+        // pick gets more active connections than its weight while another is idle (lblc's
+        // "overloaded").
+        let squeeze = step % 5 == 4;
+        for d in dests.iter_mut() {
+            if squeeze && Some(d.id) == last && d.weight < 1000 {
+                d.active = d.weight.max(0) as u32 + 1;
+            } else if squeeze && d.weight >= 2 {
+                d.active = 0;
+            } else if rng.below(4) == 0 {
+                d.active = rng.pick(&[0, 1, 2, 3, 5, 8, 100]);
+            } else {
+                continue;
+            }
+            let conns = RvsDestConns { active: d.active as i32, inactive: d.inactive as i32, ..RvsDestConns::default() };
+            assert!(env.dp().maps.dest_conns.write_unpublished(d.id, conns));
+        }
+        let vip = rng.pick(&vips);
+        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched: sched.clone(), dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None, fwmark: None };
+        let dp = env.dp.as_mut().expect("loaded");
+        env.prog.install_service(dp, &spec, now() + Duration::from_secs(2 * u64::from(step))).expect("service");
+        let (want, changed) = reference(&dests, u32::from(vip));
+        let syn = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, vip, 20000 + step as u16, 80, TcpFlags::SYN, b"").build();
+        let got = run_syn(&env, &syn);
+        assert_eq!(got, want, "{name}, step {step}, to {vip}: {dests:?}");
+        last = got;
+        if changed { moved += 1 } else { kept += 1 }
+        // The new connection counts where the program counted it.
+        for d in dests.iter_mut() {
+            let c = env.conns_of(d.id);
+            d.active = c.active as u32;
+            d.inactive = c.inactive as u32;
+        }
+    }
+    (kept, moved)
+}
+
+/// lblc: the program with its cache against the reference with its own.
 #[test]
 fn lblc_follows_the_kernels_rule_with_its_cache() {
     require_root!();
-    let mut env = env_with_next_hops();
-    let mut rng = Rng(0x1b1c);
     let mut cache = LblcCache::default();
-    // Weights that tie, differ, are 0 and are large; one real server overloaded by a threshold
-    // (which lblc's cache does not look at).
-    let mut dests: Vec<SchedDest> = [(1, 4), (2, 2), (3, 1), (4, 0), (5, 100), (6, 2)]
-        .into_iter()
-        .map(|(id, weight)| SchedDest { id, weight, overloaded: id == 6, active: 0, inactive: 0 })
-        .collect();
-    program_dests(&mut env, &dests);
-    let vips = [Ipv4Addr::new(10, 2, 0, 1), Ipv4Addr::new(10, 2, 0, 2), Ipv4Addr::new(10, 2, 0, 3)];
-    let (mut kept, mut moved) = (0, 0);
-    let mut last: Option<u32> = None;
-    for step in 0..CASES {
-        // The load changes: some real servers' counts are set anew; now and then the last
-        // pick gets more active connections than its weight while another is idle (lblc's
-        // "overloaded").
-        let squeeze = step % 5 == 4;
-        for d in dests.iter_mut() {
-            if squeeze && Some(d.id) == last && d.weight < 1000 {
-                d.active = d.weight.max(0) as u32 + 1;
-            } else if squeeze && d.weight >= 2 {
-                d.active = 0;
-            } else if rng.below(4) == 0 {
-                d.active = rng.pick(&[0, 1, 2, 3, 5, 8, 100]);
-            } else {
-                continue;
-            }
-            let conns = RvsDestConns { active: d.active as i32, inactive: d.inactive as i32, ..RvsDestConns::default() };
-            assert!(env.dp().maps.dest_conns.write_unpublished(d.id, conns));
-        }
-        let vip = rng.pick(&vips);
-        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched: SchedSpec::Lblc, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None, fwmark: None };
-        let dp = env.dp.as_mut().expect("loaded");
-        env.prog.install_service(dp, &spec, now() + Duration::from_secs(2 * u64::from(step))).expect("service");
+    let (kept, moved) = locality_against_reference("lblc", SchedSpec::Lblc, 0x1b1c, |dests, daddr| {
         let before = cache.clone();
-        let want = lblc_pick(&mut cache, &dests, u32::from(vip));
-        let syn = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, vip, 20000 + step as u16, 80, TcpFlags::SYN, b"").build();
-        let got = run_syn(&env, &syn);
-        assert_eq!(got, want, "lblc, step {step}, to {vip}: {dests:?}");
-        last = got;
-        if before != cache { moved += 1 } else { kept += 1 }
-        // The new connection counts where the program counted it.
-        for d in dests.iter_mut() {
-            let c = env.conns_of(d.id);
-            d.active = c.active as u32;
-            d.inactive = c.inactive as u32;
-        }
-    }
+        let pick = lblc_pick(&mut cache, dests, daddr);
+        (pick, before != cache)
+    });
     assert!(kept > 0 && moved > 0, "lblc: {kept} cache hits, {moved} misses");
 }
 
-/// lblcr: the same sequences as lblc's, scheduled by the program with its sets and by the
-/// reference with its own; here the threshold's overload does count (ip_vs_dest_set_min skips
-/// such members).
+/// lblcr: the program with its sets against the reference with its own; here the threshold's
+/// overload does count (ip_vs_dest_set_min skips such members).
 #[test]
 fn lblcr_follows_the_kernels_rule_with_its_sets() {
     require_root!();
-    let mut env = env_with_next_hops();
-    let mut rng = Rng(0x1b1c7);
-    let mut cache = LblcrSets::default();
-    // Weights that tie, differ, are 0 and are large; one real server overloaded by a threshold
-    // (which lblc's cache does not look at).
-    let mut dests: Vec<SchedDest> = [(1, 4), (2, 2), (3, 1), (4, 0), (5, 100), (6, 2)]
-        .into_iter()
-        .map(|(id, weight)| SchedDest { id, weight, overloaded: id == 6, active: 0, inactive: 0 })
-        .collect();
-    program_dests(&mut env, &dests);
-    let vips = [Ipv4Addr::new(10, 2, 0, 1), Ipv4Addr::new(10, 2, 0, 2), Ipv4Addr::new(10, 2, 0, 3)];
-    let (mut kept, mut moved) = (0, 0);
-    let mut last: Option<u32> = None;
-    for step in 0..CASES {
-        // The load changes: some real servers' counts are set anew; now and then the last
-        // pick gets more active connections than its weight while another is idle (lblc's
-        // "overloaded").
-        let squeeze = step % 5 == 4;
-        for d in dests.iter_mut() {
-            if squeeze && Some(d.id) == last && d.weight < 1000 {
-                d.active = d.weight.max(0) as u32 + 1;
-            } else if squeeze && d.weight >= 2 {
-                d.active = 0;
-            } else if rng.below(4) == 0 {
-                d.active = rng.pick(&[0, 1, 2, 3, 5, 8, 100]);
-            } else {
-                continue;
-            }
-            let conns = RvsDestConns { active: d.active as i32, inactive: d.inactive as i32, ..RvsDestConns::default() };
-            assert!(env.dp().maps.dest_conns.write_unpublished(d.id, conns));
-        }
-        let vip = rng.pick(&vips);
-        let spec = ServiceSpec { slot: SVC_TCP, addr: vip, port: 80, proto: 6, sched: SchedSpec::Lblcr, dests: dests.iter().map(|d| d.id).collect(), one_packet: false, persistence: None, fwmark: None };
-        let dp = env.dp.as_mut().expect("loaded");
-        env.prog.install_service(dp, &spec, now() + Duration::from_secs(2 * u64::from(step))).expect("service");
-        let before = cache.clone();
-        let want = lblcr_pick(&mut cache, &dests, u32::from(vip));
-        let syn = FrameBuilder::tcp_v4(CLIENT_MAC, DIRECTOR_MAC, CLIENT, vip, 20000 + step as u16, 80, TcpFlags::SYN, b"").build();
-        let got = run_syn(&env, &syn);
-        assert_eq!(got, want, "lblcr, step {step}, to {vip}: {dests:?}");
-        last = got;
-        if before != cache { moved += 1 } else { kept += 1 }
-        // The new connection counts where the program counted it.
-        for d in dests.iter_mut() {
-            let c = env.conns_of(d.id);
-            d.active = c.active as u32;
-            d.inactive = c.inactive as u32;
-        }
-    }
+    let mut sets = LblcrSets::default();
+    let (kept, moved) = locality_against_reference("lblcr", SchedSpec::Lblcr, 0x1b1c7, |dests, daddr| {
+        let before = sets.clone();
+        let pick = lblcr_pick(&mut sets, dests, daddr);
+        (pick, before != sets)
+    });
     assert!(kept > 0 && moved > 0, "lblcr: {kept} set hits, {moved} sets grown");
 }
