@@ -194,7 +194,7 @@ impl Plane {
         if key.is_none() {
             tracing::warn!(service = %svc.key, "accepted and listed, but not forwarded: the data plane carries IPv4 TCP and UDP address services and IPv4 firewall-mark services only for now");
         }
-        let kind = scheduler_kind(svc, true);
+        let kind = scheduler_kind(svc);
         let sched = kind.and_then(|k| SchedService::new(k).ok());
         self.services.insert(id, SvcPlane {
             key,
@@ -212,7 +212,7 @@ impl Plane {
 
     fn update_service(&mut self, table: &IpvsTable, id: ServiceId) {
         let Some(svc) = table.service_by_id(id) else { return };
-        let kind = scheduler_kind(svc, true);
+        let kind = scheduler_kind(svc);
         let Some(plane) = self.services.get_mut(&id) else { return };
         plane.hash_flags = hash_flags(svc);
         plane.one_packet = svc.flags.one_packet;
@@ -519,18 +519,10 @@ fn dataplane_key(key: &ServiceKey) -> Option<(Ipv4Addr, u16, u8)> {
     }
 }
 
-/// The scheduler the data plane runs for a service; warns once when it stands in for one not
-/// implemented yet.
-fn scheduler_kind(svc: &rvs_core::table::Service, warn: bool) -> Option<SchedulerKind> {
+/// The scheduler the data plane runs for a service (none for `-s none`).
+fn scheduler_kind(svc: &rvs_core::table::Service) -> Option<SchedulerKind> {
     let name = svc.scheduler.as_ref()?;
-    let kind = SchedulerKind::from_str(name.as_str()).ok()?;
-    if kind.is_implemented() {
-        return Some(kind);
-    }
-    if warn {
-        tracing::warn!(service = %svc.key, scheduler = name.as_str(), "scheduler not implemented by the data plane yet: using wlc for this service");
-    }
-    Some(SchedulerKind::Wlc)
+    SchedulerKind::from_str(name.as_str()).ok()
 }
 
 /// A persistent service's timeout and netmask as the data plane takes them (IPv4 only).
