@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use super::dest::SchedDest;
-use super::least::wlc_pick;
+use super::least::{least_per_weight, wlc_pick};
 
 /// lblc's cache: destination address (host order) to destination id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,22 +58,13 @@ impl LblcrSets {
     }
 }
 
-/// `ip_vs_dest_conn_overhead`.
-fn overhead(d: &SchedDest) -> i64 {
-    (i64::from(d.active) << 8) + i64::from(d.inactive)
-}
-
-/// `ip_vs_dest_set_min`: the first member of weight above 0 that no threshold overloads, then
-/// any later one (not overloaded) with a smaller overhead / weight.
+/// `ip_vs_dest_set_min`: wlc's search (`least_per_weight`) over the set's members, in the set's
+/// order: the first of weight above 0 that no threshold overloads, then any later one (not
+/// overloaded) with a smaller overhead / weight.
 fn set_min<'a>(set: &[u32], dests: &'a [SchedDest]) -> Option<&'a SchedDest> {
-    let mut members = set.iter().filter_map(|id| dests.iter().find(|d| d.id == *id)).filter(|d| !d.overloaded);
-    let mut least = members.find(|d| d.weight > 0)?;
-    for d in members {
-        if overhead(least) * i64::from(d.weight) > overhead(d) * i64::from(least.weight) {
-            least = d;
-        }
-    }
-    Some(least)
+    let members: Vec<SchedDest> = set.iter().filter_map(|id| dests.iter().find(|d| d.id == *id)).copied().collect();
+    let least = least_per_weight(&members, |d| i64::from(d.overhead()))?;
+    dests.iter().find(|d| d.id == least)
 }
 
 /// `ip_vs_lblcr_schedule` for a packet to `daddr` (within `lblcr_expiration`, 24 hours, of the
