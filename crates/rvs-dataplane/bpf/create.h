@@ -25,7 +25,6 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 {
 	struct RvsConn *c;
 	int masq;
-	long err;
 
 	conn_fill(cfg, p, dest, d, now, fresh);
 	/* A NAT connection is indexed by its reply first: without the index its replies would
@@ -35,11 +34,7 @@ static __always_inline enum create_result conn_create(struct RvsConfig *cfg, str
 		count(RVS_STAT_DROP_CONN_TABLE_FULL);
 		return FULL;
 	}
-	err = bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST);
-	/* The table is full: the least recently used entry the daemon offered makes room. */
-	if (err == -E2BIG && conn_make_room())
-		err = bpf_map_update_elem(&conns, key, fresh, BPF_NOEXIST);
-	if (err == 0) {
+	if (conn_insert(key, fresh) == 0) {
 		dest_conns_add(fresh, conn_active(cfg, p->proto, fresh->state), 1);
 		dest_thresholds(fresh, 1);
 		counters_conn(&svc_stats, READ_ONCE(d->svc));

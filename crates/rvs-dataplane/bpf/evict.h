@@ -89,4 +89,15 @@ static __always_inline int conn_make_room(void)
 	return round.evicted;
 }
 
+/* Inserts a new entry (connection or template) under `key`; when the table is full, once more
+ * after making room. The map's answer: 0, -EEXIST, -E2BIG … */
+static __always_inline long conn_insert(struct RvsConnKey *key, struct RvsConn *value)
+{
+	long err = bpf_map_update_elem(&conns, key, value, BPF_NOEXIST);
+
+	if (err == -E2BIG && conn_make_room())
+		err = bpf_map_update_elem(&conns, key, value, BPF_NOEXIST);
+	return err;
+}
+
 #endif

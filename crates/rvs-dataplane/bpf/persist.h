@@ -65,7 +65,6 @@ static __always_inline int sched_persist(struct RvsConfig *cfg, struct RvsSvc *s
 	struct RvsConn *tc;
 	struct RvsDest *d;
 	__u32 state;
-	long err;
 
 	template_key(svc, key, &t);
 	tc = bpf_map_lookup_elem(&conns, &t);
@@ -93,10 +92,7 @@ static __always_inline int sched_persist(struct RvsConfig *cfg, struct RvsSvc *s
 	fresh.daddr = d->addr;
 	fresh.dport = (READ_ONCE(svc->flags) & RVS_SVC_F_ANY_PORT) ? 0 : d->port;
 	fresh.fwd = READ_ONCE(d->fwd);
-	err = bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST);
-	if (err == -E2BIG && conn_make_room())
-		err = bpf_map_update_elem(&conns, &t, &fresh, BPF_NOEXIST);
-	if (err == 0) {
+	if (conn_insert(&t, &fresh) == 0) {
 		dest_persist_add(*dest, fresh.dest_gen, 1);
 		count(RVS_STAT_TEMPLATE_CREATED);
 	}

@@ -23,6 +23,12 @@ static __always_inline int dest_eligible(__u32 slot, struct RvsDest *d)
 	       READ_ONCE(d->weight) > 0 && !(dc && READ_ONCE(dc->overload));
 }
 
+/* ip_vs_dest_conn_overhead(): activeconns * 256 + inactconns. */
+static __always_inline __s64 dest_conn_overhead(struct RvsDestConns *dc)
+{
+	return ((__s64)READ_ONCE(dc->active) << 8) + READ_ONCE(dc->inactive);
+}
+
 static __always_inline int sched_ring(struct RvsSvc *svc, __u32 *dest)
 {
 	struct RvsSchedState *st = bpf_map_lookup_elem(&sched, &svc->slot);
@@ -104,8 +110,7 @@ static long scan_step(__u32 i, void *ctx)
 	switch (s->sched) {
 	case RVS_SCHED_LC:
 	case RVS_SCHED_WLC:
-		/* ip_vs_dest_conn_overhead(): activeconns * 256 + inactconns */
-		overhead = (active << 8) + READ_ONCE(dc->inactive);
+		overhead = dest_conn_overhead(dc);
 		break;
 	case RVS_SCHED_OVF:
 		if (active > weight)
@@ -133,9 +138,10 @@ static long scan_step(__u32 i, void *ctx)
 
 /* The schedulers that read live counts and weights: the list in IPVS's order (newest first),
  * IPVS's comparisons. */
-static __always_inline int sched_scan(struct RvsSvc *svc, __u32 *dest)
+/* One scan of the service's list by the rule of `sched` (RVS_SCHED_LC ... RVS_SCHED_OVF). */
+static __always_inline int sched_scan_as(struct RvsSvc *svc, __u32 sched, __u32 *dest)
 {
-	struct scan s = { .list_off = svc->list_off, .sched = svc->sched };
+	struct scan s = { .list_off = svc->list_off, .sched = sched };
 	__u32 n = svc->list_len;
 
 	if (n > RVS_MAX_SVC_DESTS)
@@ -145,6 +151,11 @@ static __always_inline int sched_scan(struct RvsSvc *svc, __u32 *dest)
 		return -1;
 	*dest = s.best;
 	return 0;
+}
+
+static __always_inline int sched_scan(struct RvsSvc *svc, __u32 *dest)
+{
+	return sched_scan_as(svc, svc->sched, dest);
 }
 
 /* sh and dh (ip_vs_sh.c, ip_vs_dh.c): the daemon writes the 256-bucket table in the ring's
@@ -303,7 +314,7 @@ static __always_inline int twos_entry(struct twos_walk *w, __u32 i, __u32 *slot_
 		return -1;
 	*slot_out = *slot;
 	*weight = READ_ONCE(d->weight);
-	*overhead = (READ_ONCE(dc->active) << 8) + READ_ONCE(dc->inactive);
+	*overhead = dest_conn_overhead(dc);
 	return 0;
 }
 
@@ -411,12 +422,11 @@ static __always_inline int lblc_overloaded(struct RvsSvc *svc, __u32 slot, struc
 static __always_inline int sched_lblc(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
 	struct RvsLblcKey k = { .svc = svc->slot, .daddr = p->daddr };
-	struct scan s = { .list_off = svc->list_off, .sched = RVS_SCHED_WLC };
 	struct RvsLblcEntry fresh = {};
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct RvsLblcEntry *en;
 	struct RvsDest *d;
-	__u32 n = svc->list_len, slot;
+	__u32 slot;
 
 	en = bpf_map_lookup_elem(&lblc, &k);
 	if (en && !(now > en->last_use_ns && now - en->last_use_ns > RVS_LBLC_EXPIRATION_NS)) {
@@ -430,15 +440,11 @@ static __always_inline int sched_lblc(struct RvsSvc *svc, struct pkt *p, __u32 *
 			return 0;
 		}
 	}
-	if (n > RVS_MAX_SVC_DESTS)
-		n = RVS_MAX_SVC_DESTS;
-	bpf_loop(n, scan_step, &s, 0);
-	if (!s.found)
+	if (sched_scan_as(svc, RVS_SCHED_WLC, dest) < 0)
 		return -1;
-	*dest = s.best;
 	d = bpf_map_lookup_elem(&dests, dest);
 	fresh.last_use_ns = now;
-	fresh.dest = s.best;
+	fresh.dest = *dest;
 	fresh.dest_gen = d ? READ_ONCE(d->generation) : 0;
 	bpf_map_update_elem(&lblc, &k, &fresh, BPF_ANY);
 	return 0;
@@ -478,11 +484,6 @@ static __always_inline int lblcr_member(struct lblcr_walk *w, __u32 i, struct Rv
 	return *d && *dc && READ_ONCE((*d)->generation) == w->e.gens[i] && READ_ONCE((*d)->svc) == w->svc;
 }
 
-static __always_inline __s64 lblcr_overhead(struct RvsDestConns *dc)
-{
-	return ((__s64)READ_ONCE(dc->active) << 8) + READ_ONCE(dc->inactive);
-}
-
 /* ip_vs_dest_set_min: the first available member of positive weight that no threshold
  * overloads, then any later such member with a smaller overhead / weight. */
 static long lblcr_min_step(__u32 i, void *ctx)
@@ -498,7 +499,7 @@ static long lblcr_min_step(__u32 i, void *ctx)
 	    !(READ_ONCE(d->flags) & RVS_DEST_F_AVAILABLE))
 		return 0;
 	wt = READ_ONCE(d->weight);
-	oh = lblcr_overhead(dc);
+	oh = dest_conn_overhead(dc);
 	if ((w->best < 0 && wt > 0) || (w->best >= 0 && w->oh * wt > oh * w->w)) {
 		w->best = i;
 		w->oh = oh;
@@ -519,7 +520,7 @@ static long lblcr_max_step(__u32 i, void *ctx)
 	if (!lblcr_member(w, i, &d, &dc))
 		return 0;
 	wt = READ_ONCE(d->weight);
-	oh = lblcr_overhead(dc);
+	oh = dest_conn_overhead(dc);
 	if (wt > 0 && (w->best < 0 || w->oh * wt < oh * w->w)) {
 		w->best = i;
 		w->oh = oh;
@@ -594,12 +595,11 @@ static __always_inline void lblcr_insert(struct lblcr_walk *w, __u32 slot, __u32
 static __always_inline int sched_lblcr(struct RvsSvc *svc, struct pkt *p, __u32 *dest)
 {
 	struct RvsLblcKey k = { .svc = svc->slot, .daddr = p->daddr };
-	struct scan s = { .list_off = svc->list_off, .sched = RVS_SCHED_WLC };
 	struct lblcr_walk w = { .svc = svc->slot, .best = -1 };
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct RvsLblcrEntry *en;
 	struct RvsDest *d;
-	__u32 n = svc->list_len, slot = 0;
+	__u32 slot = 0;
 	int least = -1;
 
 	en = bpf_map_lookup_elem(&lblcr, &k);
@@ -630,15 +630,11 @@ static __always_inline int sched_lblcr(struct RvsSvc *svc, struct pkt *p, __u32 
 			}
 		}
 	}
-	if (n > RVS_MAX_SVC_DESTS)
-		n = RVS_MAX_SVC_DESTS;
-	bpf_loop(n, scan_step, &s, 0);
-	if (!s.found)
+	if (sched_scan_as(svc, RVS_SCHED_WLC, dest) < 0)
 		return -1;
-	*dest = s.best;
 	d = bpf_map_lookup_elem(&dests, dest);
 	w.e.last_use_ns = now;
-	lblcr_insert(&w, s.best, d ? READ_ONCE(d->generation) : 0, now);
+	lblcr_insert(&w, *dest, d ? READ_ONCE(d->generation) : 0, now);
 	bpf_map_update_elem(&lblcr, &k, &w.e, BPF_ANY);
 	return 0;
 }
