@@ -96,12 +96,13 @@ impl Dataplane {
             let now = crate::sweep::coarse_now_ns();
             let (keys, values) = (sweeper.chunk.keys(), sweeper.chunk.values());
             for (k, v) in keys.iter().zip(values).take(n) {
-                if candidate(&cfg, k, v, now) {
+                let due = candidate(&cfg, k, v, now);
+                if due {
                     sweeper.pending.push(*k);
                 }
                 // Templates are always expiry candidates (the program knows their timeout);
                 // those that control nothing may be evicted too.
-                if k.kind == RVS_KEY_TEMPLATE || !candidate(&cfg, k, v, now) {
+                if k.kind == RVS_KEY_TEMPLATE || !due {
                     sweeper.oldest.consider(k, v);
                 }
             }

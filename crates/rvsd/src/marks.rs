@@ -2,10 +2,7 @@
 //! ([`MarkEdit`]) applied whole or not at all, and their translation into the data plane's
 //! rule table (one entry per port range).
 
-use rvs_core::{
-    control::MarkEdit,
-    model::{MarkRule, Protocol},
-};
+use rvs_core::{control::MarkEdit, model::MarkRule};
 use rvs_dataplane::{
     DataplaneError,
     abi::{RVS_MAX_MARK_RULES, RvsMarkRule},
@@ -53,12 +50,8 @@ pub fn edited(rules: &[MarkRule], edit: &MarkEdit) -> Result<Option<Vec<MarkRule
 pub fn compile(rules: &[MarkRule]) -> Result<Vec<RvsMarkRule>, MarkError> {
     let mut out = Vec::new();
     for rule in rules {
-        let proto = match rule.protocol {
-            None => 0,
-            Some(Protocol::Tcp) => 6,
-            Some(Protocol::Udp) => 17,
-            Some(Protocol::Sctp) => 132,
-        };
+        // IANA numbers all fit a byte (6, 17, 132).
+        let proto = rule.protocol.map_or(0, |p| p.number() as u8);
         let entry = |first: u16, last: u16| RvsMarkRule {
             addr: u32::from(rule.addr).to_be(),
             mask: u32::from(rule.netmask()).to_be(),
