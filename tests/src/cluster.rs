@@ -100,11 +100,19 @@ impl DrCluster {
 
     /// [`DrCluster::curl`] to another port of the VIP.
     pub fn curl_port(&self, port: u16, path: &str) -> String {
+        self.curl_from(None, port, path)
+    }
+
+    /// [`DrCluster::curl_port`] from `source`, another address of the client (`--interface`),
+    /// or from its own.
+    pub fn curl_from(&self, source: Option<&str>, port: u16, path: &str) -> String {
         let url = format!("http://192.168.0.100:{port}{path}");
-        match self
-            .client()
-            .run("curl", ["-s", "--max-time", "5", &url], CURL_TIMEOUT)
-        {
+        let mut args = vec!["-s", "--max-time", "5"];
+        if let Some(source) = source {
+            args.extend(["--interface", source]);
+        }
+        args.push(&url);
+        match self.client().run("curl", args, CURL_TIMEOUT) {
             Ok(out) if out.success() => out.stdout,
             Ok(out) => format!("(curl failed: {} {})", out.status, out.stderr.trim()),
             Err(e) => format!("(curl failed: {e})"),

@@ -51,15 +51,6 @@ fn answers(cluster: &DrCluster, ports: &[u16]) -> Vec<String> {
     ports.iter().map(|p| cluster.curl_port(*p, "/").trim_end().to_owned()).collect()
 }
 
-/// Who answers `curl` of the VIP's `port` from the second client's address.
-fn answer_to_client2(cluster: &DrCluster, port: u16) -> String {
-    let url = format!("http://192.168.0.100:{port}/");
-    match cluster.client().run("curl", ["-s", "--max-time", "5", "--interface", CLIENT2, &url], Duration::from_secs(15)) {
-        Ok(out) if out.success() => out.stdout.trim_end().to_owned(),
-        other => format!("(curl failed: {other:?})"),
-    }
-}
-
 fn start() -> DrCluster {
     let mut cluster = DrCluster::start_with(&[&format!("--mark={RULE}")]);
     cluster.serve_also(443);
@@ -81,7 +72,7 @@ fn a_persistent_mark_service_keeps_the_client_on_one_real_across_80_and_443_as_i
     assert!(added.is_ok_and(|o| o.success()), "second client address");
     let want = section(&ipvs, "client2: 443 80");
     assert_eq!(want, ["webserver1"; 2], "the recording");
-    assert_eq!([443, 80].map(|p| answer_to_client2(&cluster, p)).to_vec(), want, "client2, against the real IPVS");
+    assert_eq!([443, 80].map(|p| cluster.curl_from(Some(CLIENT2), p, "/").trim_end().to_owned()).to_vec(), want, "client2, against the real IPVS");
 
     // -S -n is the recording's, byte for byte.
     assert_eq!(cluster.rvsd.rvsadm_ok(&["-S", "-n"]), recorded_output(&ipvs, "-S -n"));
