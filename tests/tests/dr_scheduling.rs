@@ -646,7 +646,7 @@ fn lblc_keeps_a_destination_on_its_real_until_it_is_overloaded() {
     // One virtual address, so one cache entry: webserver2 (weight 3) keeps it until it has more
     // active connections than its weight while webserver1 is under half its weight; then
     // webserver1 takes over, and keeps it.
-    replays_the_recording("sched-lblc.txt", "lblc", 8);
+    replays_the_recording("sched-locality.txt", "lblc", 8);
 }
 
 #[test]
@@ -658,7 +658,7 @@ fn lblcr_grows_a_set_for_the_destination_and_serves_its_least_loaded_member() {
     // connections than its weight while webserver1 is under half its weight; then wlc's pick,
     // webserver1, joins the set, and the least loaded member by overhead / weight serves:
     // webserver1 twice, then webserver2 again.
-    replays_the_recording("sched-lblcr.txt", "lblcr", 8);
+    replays_the_recording("sched-locality.txt", "lblcr", 8);
 }
 
 #[test]

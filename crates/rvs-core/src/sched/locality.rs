@@ -135,8 +135,8 @@ mod tests {
 
     #[test]
     fn lblcr_is_what_the_oracle_recorded_for_held_connections() {
-        // tests/golden/traffic/sched-lblcr.txt: rs1 weight 1 (id 1), rs2 weight 3 (id 2, the
-        // head of the list), every connection held: rs2 x4, rs1 x2, rs2 x2.
+        // tests/golden/traffic/sched-locality.txt, lblcr: rs1 weight 1 (id 1), rs2 weight 3
+        // (id 2, the head of the list), every connection held: rs2 x4, rs1 x2, rs2 x2.
         let mut dests = vec![SchedDest::new(2, 3), SchedDest::new(1, 1)];
         let mut sets = LblcrSets::default();
         let mut picks = Vec::new();

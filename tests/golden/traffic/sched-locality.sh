@@ -1,8 +1,9 @@
 #!/bin/sh
-# Runs INSIDE the oracle VM (root netns = director). Where held connections land under lblcr:
-# a DR service on 10.0.1.100:81, rs1 10.0.1.11 weight 1 added first, rs2 10.0.1.12 weight 3
-# added last (the head of IPVS's list). Each real answers "hello-from-rsN" and keeps the
-# connection open for 60 s, so every connection stays active.
+# Runs INSIDE the oracle VM (root netns = director). Where held connections land under the
+# locality-based schedulers lblc and lblcr: DR services on 10.0.1.100 (one port per scheduler), rs1
+# 10.0.1.11 weight 1 added first, rs2 10.0.1.12 weight 3 added last (the head of IPVS's list).
+# Each real answers "hello-from-rsN" and keeps the connection open for 60 s, so every
+# connection stays active.
 set -u
 ip() { /usr/sbin/ip "$@"; }
 h() { echo; echo "=== $* ==="; }
@@ -46,7 +47,7 @@ held() {
 }
 # Each scheduler gets its own service port, so that no connection of an earlier one counts.
 port=81
-for s in lblcr; do
+for s in lblc lblcr; do
   n=8
   ipvsadm -A -t 10.0.1.100:$port -s $s
   ipvsadm -a -t 10.0.1.100:$port -r 10.0.1.11:$port -g -w 1
