@@ -52,17 +52,8 @@ pub fn nq_pick(dests: &[SchedDest]) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::least::tests::dest;
     use super::*;
-
-    fn dest(id: u32, weight: i32, active: u32, inactive: u32) -> SchedDest {
-        SchedDest {
-            id,
-            weight,
-            overloaded: false,
-            active,
-            inactive,
-        }
-    }
 
     #[test]
     fn sed_divides_active_plus_one_by_weight() {

@@ -60,10 +60,11 @@ pub(super) fn least_per_weight(dests: &[SchedDest], overhead: impl Fn(&SchedDest
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn dest(id: u32, weight: i32, active: u32, inactive: u32) -> SchedDest {
+    /// A destination with these connection counts (also for the other schedulers' tests).
+    pub(in crate::sched) fn dest(id: u32, weight: i32, active: u32, inactive: u32) -> SchedDest {
         SchedDest {
             id,
             weight,
