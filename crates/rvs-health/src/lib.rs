@@ -1,0 +1,7 @@
+//! Health checks of real servers: the checkers (`probe`: TCP, HTTP/HTTPS, nanny's send/expect,
+//! SMTP, DNS, UDP, ICMP ping, external programs, files), the per-check state machine that turns
+//! their results into up and down with keepalived's retry/delay/alpha rules and piranha's
+//! reentry (`state`), and the monitor that runs every check of a configuration on one task
+//! and reports changes (`monitor`).
+
+pub mod probe;

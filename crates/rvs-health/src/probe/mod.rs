@@ -1,0 +1,1 @@
+//! One attempt of a check against a real server. (To be written.)
