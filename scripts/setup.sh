@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine to build and run rvs: system packages (clang-19 for the BPF
-# programs, libbpf headers, iproute2, curl, nftables, socat), a Rust toolchain if none is installed,
+# programs, libbpf headers, iproute2, curl, nftables, socat; dnsmasq and python3 as DNS and SMTP
+# peers of the health-check tests), a Rust toolchain if none is installed,
 # and a release build of the three binaries. Sourced by demo.sh and test.sh; needs root.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ fi
 
 # Debian packages rvs needs to build and to run its lab and tests.
 PACKAGES=(clang-19 llvm-19 libbpf-dev linux-libc-dev gcc libc6-dev make pkg-config
-          iproute2 curl nftables procps ca-certificates socat)
+          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

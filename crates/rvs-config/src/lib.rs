@@ -4,7 +4,8 @@
 //!
 //! Errors refuse the whole file and say where (`file:line:column`) and what would fix it;
 //! unknown keywords are warnings with `file:line`, so that a keepalived.conf with options rvs
-//! does not act on still loads.
+//! does not act on still loads (rvs's own TOML refuses them: a misspelt key there would be a
+//! setting silently lost).
 
 mod diagnostic;
 mod format;
@@ -13,4 +14,4 @@ pub mod native;
 pub mod piranha;
 
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
-pub use format::{Format, Loaded, load, load_as, parse_str};
+pub use format::{Format, Loaded, detect, load, load_as, parse_str};

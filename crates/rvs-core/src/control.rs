@@ -11,7 +11,8 @@
 //!
 //! Requests ([`Request`]): `apply` one [`crate::model::Operation`], `get_info`, `get_services`,
 //! `get_service`, `get_connections`, `get_timeouts`, `get_daemons`; rvsd alone answers
-//! `get_dataplane_counters` and `marks` (the mark classifier's rules, [`MarkEdit`]). Responses ([`Response`]):
+//! `get_dataplane_counters`, `marks` (the mark classifier's rules, [`MarkEdit`]), `reload` (the
+//! configuration file) and `get_health` (its real servers' checks, [`RealStatus`]). Responses ([`Response`]):
 //! `ok`, `error` (an [`crate::table::IpvsError`], i.e. the kernel's errno, or a protocol error),
 //! or the data asked for. A client may send several requests on one connection.
 //!
@@ -39,10 +40,12 @@
 
 mod backend;
 mod client;
+mod health;
 mod serve;
 mod wire;
 
 pub use backend::{ControlBackend, LocalTransport, SocketTransport, Transport};
+pub use health::{CheckStatus, RealStatus, ReloadReport};
 pub use client::{
     ClientError, ControlClient, DEFAULT_SOCKET_PATH, SOCKET_ENV, os_error_text, socket_path,
 };

@@ -5,3 +5,10 @@
 //! and reports changes (`monitor`).
 
 pub mod probe;
+pub mod check_state;
+pub mod cluster;
+pub mod monitor;
+mod notify;
+pub mod real_state;
+
+pub use monitor::{Monitor, Update};

@@ -44,6 +44,8 @@ pub use arp::ArpReply;
 pub use error::{LabError, Result};
 pub use host::Host;
 pub use http::{HttpServer, HttpServerError, ServeOptions, pattern_bytes, serve_http};
+/// HTTP status codes, for [`ServeOptions::fail_with`].
+pub use hyper::StatusCode;
 pub use lab::{BRIDGE, Lab, Switch};
 pub use names::{HostName, IfName, Prefix};
 pub use netns::{NETNS_RUN_DIR, list_netns, netns_path, pids_in_netns, run_in_netns};

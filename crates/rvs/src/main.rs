@@ -2,6 +2,8 @@
 //! topologies in network namespaces and runs them.
 
 mod bench;
+mod config;
+mod health;
 mod lab;
 mod mark;
 mod realserver;
@@ -53,6 +55,25 @@ enum Command {
     Realserver {
         #[command(subcommand)]
         command: realserver::RealserverCommand,
+    },
+    /// Reads rvsd's configuration file again (as SIGHUP does) and applies what changed; a file
+    /// that does not load is refused with its errors and changes nothing.
+    Reload {
+        /// rvsd's control socket (default: $RVS_SOCKET, else /run/rvs/rvsd.sock).
+        #[arg(long)]
+        socket: Option<std::path::PathBuf>,
+    },
+    /// The real servers of rvsd's configuration file: up or down, since when and why, their
+    /// weight in the table, and each check's last result.
+    Health {
+        /// rvsd's control socket (default: $RVS_SOCKET, else /run/rvs/rvsd.sock).
+        #[arg(long)]
+        socket: Option<std::path::PathBuf>,
+    },
+    /// Checks a keepalived.conf, piranha lvs.cf or rvs TOML file, or converts it to rvs's TOML.
+    Config {
+        #[command(subcommand)]
+        command: config::ConfigCommand,
     },
 }
 
@@ -116,6 +137,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Mark { socket, command } => mark::run(command, socket),
         Command::Bench { command } => bench::run(command),
         Command::Realserver { command } => realserver::run(command),
+        Command::Config { command } => config::run(command),
+        Command::Reload { socket } => health::reload(socket),
+        Command::Health { socket } => health::health(socket),
         Command::Lab { command } => match command {
             LabCommand::Up { topology, prefix } => lab::up(topology, &prefix),
             LabCommand::Demo { topology, prefix } => lab::demo(topology, &prefix),

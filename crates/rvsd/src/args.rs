@@ -62,6 +62,12 @@ pub struct Args {
     #[arg(long = "mark", value_name = "RULE", allow_hyphen_values = true)]
     pub marks: Vec<rvs_core::model::MarkRule>,
 
+    /// Configuration file: keepalived.conf, piranha's lvs.cf or rvs's TOML (told apart by name
+    /// and content). Its virtual and real servers are put in the table and health-checked;
+    /// SIGHUP or `rvs reload` reads it again and applies only what changed.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Serve Prometheus metrics (node_exporter's IPVS names) on GET /metrics at this address,
     /// e.g. 127.0.0.1:9101. Off by default.
     #[arg(long, value_name = "ADDR:PORT")]

@@ -3,7 +3,8 @@
 
 use rvs_core::{
     control::{self, ErrorReply, MarkEdit, NamedCounter, Request, Response},
-    model::{ConnEntry, DestCounters, DestId, MarkRule, ServiceCounters, ServiceId},
+    config::diff::CurrentService,
+    model::{ConnEntry, DestAddr, DestCounters, DestId, MarkRule, SchedulerName, ServiceCounters, ServiceId, ServiceKey, ServiceSpec},
     table::{Change, ConnectionSource, IpvsTable, LiveCounters},
 };
 
@@ -68,6 +69,35 @@ impl Director {
         }
     }
 
+    /// The mark classifier's rules in force.
+    pub fn marks(&self) -> &[MarkRule] {
+        &self.marks
+    }
+
+    /// Every service of the table with its destinations, as the configuration diff reads them.
+    pub fn current_services(&self) -> Vec<CurrentService> {
+        self.table
+            .services()
+            .map(|svc| CurrentService {
+                spec: ServiceSpec {
+                    key: svc.key,
+                    scheduler: svc.scheduler.clone().unwrap_or_else(|| SchedulerName::new("none").unwrap_or_else(|_| SchedulerName::wlc())),
+                    flags: svc.flags,
+                    timeout: svc.timeout,
+                    netmask: svc.netmask,
+                    pe: svc.pe.clone(),
+                },
+                dests: self.table.dests_of(svc).map(|d| d.spec).collect(),
+            })
+            .collect()
+    }
+
+    /// The weight of a destination in the table, `None` when it is not there.
+    pub fn dest_weight(&self, service: &ServiceKey, dest: DestAddr) -> Option<u32> {
+        let svc = self.table.service(service)?;
+        self.table.dests_of(svc).find(|d| d.spec.dest_addr() == dest).map(|d| d.spec.weight.get())
+    }
+
     /// Gives the data plane back for teardown.
     pub fn into_plane(self) -> Plane {
         self.plane
@@ -79,6 +109,9 @@ impl Director {
         match request {
             Request::GetDataplaneCounters => return Response::DataplaneCounters { counters: self.verdicts() },
             Request::Marks { edit } => return self.edit_marks(edit),
+            Request::Reload | Request::GetHealth => {
+                return Response::Error { error: ErrorReply::Refused("rvsd runs without a configuration file (--config)".into()) };
+            }
             _ => {}
         }
         let facts = match request {

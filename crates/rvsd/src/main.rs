@@ -3,6 +3,7 @@
 //! Logs go to stderr. SIGTERM or SIGINT stops it cleanly and leaves nothing behind.
 
 mod args;
+mod config_file;
 mod conns;
 mod counters;
 mod director;
@@ -120,17 +121,39 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
         },
         None => None,
     };
+    // The configuration file once the data plane and the NAT router are up; a file that does not
+    // load stops rvsd before it serves anyone.
+    let config = match &args.config {
+        Some(path) => match config_file::ConfigFile::start(path, &args.marks, director.clone()).await {
+            Ok(config) => Some(Arc::new(config)),
+            Err(e) => {
+                if let Some(router) = nat_router {
+                    let _ = router.stop().await;
+                }
+                let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
+                director.into_inner().into_plane().dp.teardown();
+                return Err(e.context(format!("the configuration file {}", path.display())));
+            }
+        },
+        None => None,
+    };
     tracing::info!(socket = %claim.path().display(), instance, interfaces = ?args.interfaces, "rvsd ready");
 
-    let server = tokio::spawn(server::serve(listener, director.clone()));
+    let server = tokio::spawn(server::serve(listener, director.clone(), config.clone()));
     let chores = tokio::spawn(housekeeping::run(director.clone()));
     let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone())));
-    let waited = wait_for_signal().await;
+    let waited = wait_for_signal(config.as_deref()).await;
     tracing::info!("stopping");
     server.abort();
     chores.abort();
     let _ = server.await;
     let _ = chores.await;
+    if let Some(config) = config {
+        match Arc::try_unwrap(config) {
+            Ok(config) => config.stop().await,
+            Err(_) => tracing::warn!("control clients still hold the configuration"),
+        }
+    }
     if let Some(metrics) = metrics {
         metrics.abort();
         let _ = metrics.await;
@@ -149,15 +172,23 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     released
 }
 
-async fn wait_for_signal() -> Result<()> {
+/// Waits for SIGTERM or SIGINT; SIGHUP reloads the configuration file meanwhile.
+async fn wait_for_signal(config: Option<&config_file::ConfigFile>) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => match config {
+                // A refused file is logged by reload and changes nothing.
+                Some(config) => { let _ = config.reload().await; }
+                None => tracing::warn!("SIGHUP: rvsd runs without a configuration file (--config); nothing to reload"),
+            },
+        }
     }
-    Ok(())
 }
 
 fn interface_index(name: &str) -> Option<u32> {

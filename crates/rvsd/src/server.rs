@@ -3,24 +3,25 @@
 
 use std::sync::Arc;
 
-use rvs_core::control::{ErrorReply, Response, decode_request, encode_response};
+use rvs_core::control::{ErrorReply, Request, Response, decode_request, encode_response};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{UnixListener, UnixStream},
     sync::Mutex,
 };
 
+use crate::config_file::ConfigFile;
 use crate::director::Director;
 
 /// Longest request line accepted; a restore of thousands of rules is sent as separate requests.
 const MAX_LINE: usize = 1 << 20;
 
 /// Accepts clients until aborted.
-pub async fn serve(listener: UnixListener, director: Arc<Mutex<Director>>) {
+pub async fn serve(listener: UnixListener, director: Arc<Mutex<Director>>, config: Option<Arc<ConfigFile>>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(client(stream, director.clone()));
+                tokio::spawn(client(stream, director.clone(), config.clone()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept on the control socket failed");
@@ -30,7 +31,7 @@ pub async fn serve(listener: UnixListener, director: Arc<Mutex<Director>>) {
     }
 }
 
-async fn client(stream: UnixStream, director: Arc<Mutex<Director>>) {
+async fn client(stream: UnixStream, director: Arc<Mutex<Director>>, config: Option<Arc<ConfigFile>>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let mut line = String::new();
@@ -49,12 +50,24 @@ async fn client(stream: UnixStream, director: Arc<Mutex<Director>>) {
             }
         }
         let reply = match decode_request(&line) {
-            Ok(request) => encode_response(&director.lock().await.handle(&request).await),
+            Ok(request) => encode_response(&answer(&request, &director, config.as_deref()).await),
             Err(e) => protocol_error(&e.to_string()),
         };
         if write.write_all(reply.as_bytes()).await.is_err() {
             return;
         }
+    }
+}
+
+/// The configuration file answers for itself; the director answers the rest.
+async fn answer(request: &Request, director: &Mutex<Director>, config: Option<&ConfigFile>) -> Response {
+    match (request, config) {
+        (Request::Reload, Some(config)) => match config.reload().await {
+            Ok(report) => Response::Reloaded { report },
+            Err(e) => Response::Error { error: ErrorReply::Refused(format!("{e:#}")) },
+        },
+        (Request::GetHealth, Some(config)) => Response::Health { reals: config.health().await },
+        _ => director.lock().await.handle(request).await,
     }
 }
 

@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn nothing_changes_when_the_table_agrees() {
         let d = want(&[("10.0.0.1", 1), ("10.0.0.2", 1)]);
-        assert!(operations(&[current(&d)], &[d.clone()], &[]).is_empty());
+        assert!(operations(&[current(&d)], std::slice::from_ref(&d), &[]).is_empty());
     }
 
     #[test]
@@ -78,7 +78,7 @@ mod tests {
         let old = want(&[("10.0.0.1", 1), ("10.0.0.2", 1), ("10.0.0.3", 1)]);
         let new = want(&[("10.0.0.1", 1), ("10.0.0.2", 5), ("10.0.0.4", 1)]);
         let key = new.spec.key;
-        let ops = operations(&[current(&old)], &[new.clone()], &[]);
+        let ops = operations(&[current(&old)], std::slice::from_ref(&new), &[]);
         assert_eq!(
             ops,
             [

@@ -49,7 +49,7 @@ pub fn serve(
             },
             Vec::new(),
         ),
-        Request::GetDataplaneCounters | Request::Marks { .. } => (
+        Request::GetDataplaneCounters | Request::Marks { .. } | Request::Reload | Request::GetHealth => (
             Response::Error {
                 error: ErrorReply::Protocol("no data plane behind this table".to_string()),
             },

@@ -4,6 +4,7 @@ use crate::model::{
     ConnEntry, Info, MarkRule, Operation, ServiceEntry, ServiceKey, SyncDaemonEntry, Timeouts,
 };
 use crate::table::IpvsError;
+use super::health::{RealStatus, ReloadReport};
 use serde::{Deserialize, Serialize};
 
 /// Version of the protocol; both sides put it in every line and refuse other versions.
@@ -32,6 +33,10 @@ pub enum Request {
     GetDataplaneCounters,
     /// Read or change the mark classifier's rules (rvsd answers, with `marks`).
     Marks { edit: MarkEdit },
+    /// rvsd only: re-reads the configuration file and applies the difference.
+    Reload,
+    /// rvsd only: the real servers of the configuration file and their checks.
+    GetHealth,
 }
 
 /// A change to (or a read of) the mark classifier's rules, applied whole or not at all.
@@ -85,6 +90,8 @@ pub enum Response {
     Daemons { daemons: Vec<SyncDaemonEntry> },
     DataplaneCounters { counters: Vec<NamedCounter> },
     Marks { rules: Vec<MarkRule> },
+    Reloaded { report: ReloadReport },
+    Health { reals: Vec<RealStatus> },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -64,6 +64,9 @@ pub enum HttpServerError {
 pub struct ServeOptions {
     /// Serve several requests on one connection (HTTP/1.1 keep-alive). Off by default.
     pub keep_alive: bool,
+    /// A broken application: every request is answered with this status and `<name> broken`
+    /// (for health checks that look at the status). `None`: the routes below.
+    pub fail_with: Option<StatusCode>,
 }
 
 /// Serves HTTP on `listen` as the server called `name`, until the future is dropped. This is
@@ -114,7 +117,10 @@ pub async fn serve_http_on(
         let name = Arc::clone(&name);
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let response = respond(&request, &name);
+                let response = match options.fail_with {
+                    Some(status) => broken(status, &name),
+                    None => respond(&request, &name),
+                };
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = http1::Builder::new()
@@ -126,6 +132,17 @@ pub async fn serve_http_on(
             }
         });
     }
+}
+
+/// A broken application's answer to any request.
+fn broken(status: StatusCode, name: &str) -> Response<LabBody> {
+    let body = LabBody::full(format!("{name} broken\n"));
+    let length = body.len();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(length));
+    response
 }
 
 /// The response to one request.
@@ -268,13 +285,13 @@ impl Host {
     /// Runs the lab's HTTP server in this host, in this process, as the server called `name`.
     /// For a separate process (as `rvs lab` does), spawn a program that calls [`serve_http`].
     pub fn serve_http(&self, listen: SocketAddr, name: &str) -> Result<HttpServer, LabError> {
+        self.serve_http_with(listen, name, ServeOptions::default())
+    }
+
+    /// [`Host::serve_http`] with other settings.
+    pub fn serve_http_with(&self, listen: SocketAddr, name: &str, options: ServeOptions) -> Result<HttpServer, LabError> {
         let file = open_netns(self.netns())?;
-        HttpServer::start_in(
-            Some((self.netns().to_owned(), file)),
-            listen,
-            name,
-            ServeOptions::default(),
-        )
+        HttpServer::start_in(Some((self.netns().to_owned(), file)), listen, name, options)
     }
 }
 

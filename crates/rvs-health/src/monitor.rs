@@ -1,0 +1,243 @@
+//! The monitor: one task that runs every check of a configuration when it is due (the probes
+//! themselves run concurrently, at most [`MAX_CONCURRENT_PROBES`] at once), feeds the results to
+//! [`Health`], logs every change with its reason, runs the notify scripts, and sends the table
+//! the configuration now wants whenever that changes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rvs_core::config::desired::DesiredService;
+use rvs_core::config::{Config, VirtualServer};
+use rvs_core::control::{CheckStatus, RealStatus};
+use rvs_core::model::ServiceKey;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::check_state::Attempt;
+use crate::cluster::{Event, Health, Job};
+use crate::probe::{ProbeTarget, probe};
+
+/// Probes running at once; more wait for a turn (their timeouts start when they run).
+pub const MAX_CONCURRENT_PROBES: usize = 512;
+
+/// What the table should hold now.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub desired: Vec<DesiredService>,
+    /// Services of an earlier configuration that the current one does not have.
+    pub released: Vec<ServiceKey>,
+}
+
+enum Command {
+    Replace(Config),
+    Status(oneshot::Sender<Vec<RealStatus>>),
+}
+
+/// A running monitor. Dropping it stops the checks.
+pub struct Monitor {
+    commands: mpsc::UnboundedSender<Command>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Monitor {
+    /// Starts checking `config`'s real servers. The first [`Update`] (the table at start) is
+    /// sent at once.
+    pub fn start(config: Config) -> (Monitor, mpsc::UnboundedReceiver<Update>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (updates, updates_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(config, rx, updates));
+        (Monitor { commands, task }, updates_rx)
+    }
+
+    /// Puts a new configuration in force (see [`Health::replace`]).
+    pub fn replace(&self, config: Config) {
+        let _ = self.commands.send(Command::Replace(config));
+    }
+
+    /// Every real server and its checks (without the table's weight, which the caller knows).
+    pub async fn status(&self) -> Vec<RealStatus> {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Status(tx)).is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Stops the checks; with `omega`, runs the services' down scripts as keepalived does.
+    pub fn stop(self, config: &Config) {
+        for vs in config.virtual_servers.iter().filter(|vs| vs.omega) {
+            omega(vs);
+        }
+    }
+}
+
+fn omega(vs: &VirtualServer) {
+    for real in &vs.reals {
+        if let Some(s) = &real.notify_down {
+            crate::notify::spawn(s, format!("{} {}:{} stopped (omega)", vs.service.key, real.dest.addr, real.dest.port));
+        }
+    }
+    if let Some(s) = &vs.quorum_down {
+        crate::notify::spawn(s, format!("{} stopped (omega)", vs.service.key));
+    }
+}
+
+/// Warmup offsets: std's randomly keyed hasher over a counter, enough to spread first checks.
+fn random_source() -> impl FnMut() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let keys = std::collections::hash_map::RandomState::new();
+    let mut n = 0u64;
+    move || {
+        n += 1;
+        let mut h = keys.build_hasher();
+        h.write_u64(n);
+        h.finish()
+    }
+}
+
+async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, updates: mpsc::UnboundedSender<Update>) {
+    let mut random = random_source();
+    let mut health = Health::new(config, Instant::now(), &mut random);
+    let _ = updates.send(Update { desired: health.desired(), released: Vec::new() });
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES));
+    let mut running: JoinSet<(u64, Attempt)> = JoinSet::new();
+    loop {
+        for job in health.due(Instant::now()) {
+            running.spawn(attempt(job, permits.clone()));
+        }
+        let wake = health.next_deadline().map(tokio::time::Instant::from_std);
+        let sleep = async {
+            match wake {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let (events, released) = tokio::select! {
+            command = commands.recv() => match command {
+                None => return,
+                Some(Command::Replace(config)) => {
+                    let (released, events) = health.replace(config, Instant::now(), &mut random);
+                    tracing::info!(services = health.config().virtual_servers.len(), released = released.len(), "health checks follow the new configuration");
+                    let _ = updates.send(Update { desired: health.desired(), released });
+                    report(&health, &events);
+                    continue;
+                }
+                Some(Command::Status(reply)) => {
+                    let _ = reply.send(status(&health, Instant::now()));
+                    continue;
+                }
+            },
+            Some(done) = running.join_next() => match done {
+                Ok((id, result)) => (health.record(id, result, Instant::now()), Vec::new()),
+                Err(e) => {
+                    tracing::error!(error = %e, "a health check task failed");
+                    continue;
+                }
+            },
+            () = sleep => (health.tick(Instant::now()), Vec::new()),
+        };
+        if !events.is_empty() {
+            report(&health, &events);
+            let _ = updates.send(Update { desired: health.desired(), released });
+        }
+    }
+}
+
+/// Runs one probe, bounded by its timeout whatever the probe does.
+async fn attempt(job: Job, permits: Arc<Semaphore>) -> (u64, Attempt) {
+    let _permit = permits.acquire_owned().await;
+    let target = ProbeTarget {
+        addr: job.check.target.ip.unwrap_or(job.real.dest.addr),
+        port: job.check.target.port.unwrap_or(job.real.dest.port),
+        weight: job.real.dest.weight,
+    };
+    let limit = outer_limit(&job);
+    let result = match tokio::time::timeout(limit, probe(&job.check, &target)).await {
+        Ok(Ok(pass)) => Attempt::Pass { weight: pass.weight },
+        Ok(Err(failure)) => Attempt::Fail { reason: failure.reason },
+        Err(_) => Attempt::Fail { reason: format!("no result after {}s", limit.as_secs()) },
+    };
+    (job.id, result)
+}
+
+/// A bound above the probe's own timeouts, in case one of them does not hold.
+fn outer_limit(job: &Job) -> Duration {
+    let own = match &job.check.kind {
+        rvs_core::config::CheckKind::Misc(m) => m.timeout.unwrap_or(job.check.timing.delay_loop),
+        _ => job.check.timing.connect_timeout,
+    };
+    own + Duration::from_secs(2)
+}
+
+/// Logs the events and runs their scripts.
+fn report(health: &Health, events: &[Event]) {
+    let config = health.config();
+    for event in events {
+        match event {
+            Event::RealUp { service, dest, reason } => {
+                tracing::info!(%service, real = %format_dest(dest), reason, "real server up");
+                if let Some(s) = config.virtual_server(service).and_then(|vs| vs.real(*dest)).and_then(|r| r.notify_up.as_ref()) {
+                    crate::notify::spawn(s, format!("{} up", format_dest(dest)));
+                }
+            }
+            Event::RealDown { service, dest, reason } => {
+                tracing::warn!(%service, real = %format_dest(dest), reason, "real server down");
+                if let Some(s) = config.virtual_server(service).and_then(|vs| vs.real(*dest)).and_then(|r| r.notify_down.as_ref()) {
+                    crate::notify::spawn(s, format!("{} down", format_dest(dest)));
+                }
+            }
+            Event::RealWeight { service, dest } => tracing::info!(%service, real = %format_dest(dest), "real server weight changed"),
+            Event::QuorumUp { service } => {
+                tracing::info!(%service, "quorum regained");
+                if let Some(s) = config.virtual_server(service).and_then(|vs| vs.quorum_up.as_ref()) {
+                    crate::notify::spawn(s, format!("{service} quorum up"));
+                }
+            }
+            Event::QuorumDown { service } => {
+                tracing::warn!(%service, "quorum lost");
+                if let Some(s) = config.virtual_server(service).and_then(|vs| vs.quorum_down.as_ref()) {
+                    crate::notify::spawn(s, format!("{service} quorum down"));
+                }
+            }
+        }
+    }
+}
+
+fn format_dest(d: &rvs_core::model::DestAddr) -> String {
+    std::net::SocketAddr::new(d.addr, d.port).to_string()
+}
+
+fn status(health: &Health, now: Instant) -> Vec<RealStatus> {
+    health
+        .reals()
+        .map(|(vs, real, st, quorum_up)| RealStatus {
+            service: vs.service.key,
+            dest: real.dest.dest_addr(),
+            up: st.is_up(),
+            table_weight: None,
+            since_secs: now.saturating_duration_since(st.since()).as_secs(),
+            reason: st.reason().to_string(),
+            quorum_up,
+            checks: real
+                .checks
+                .iter()
+                .zip(st.checks())
+                .map(|(c, s)| CheckStatus {
+                    kind: c.kind.keyword().to_string(),
+                    up: s.is_up(),
+                    last: s.last().map(|(_, a)| match a {
+                        Attempt::Pass { .. } => "ok".to_string(),
+                        Attempt::Fail { reason } => reason.clone(),
+                    }),
+                    last_secs_ago: s.last().map(|(at, _)| now.saturating_duration_since(*at).as_secs()),
+                })
+                .collect(),
+        })
+        .collect()
+}

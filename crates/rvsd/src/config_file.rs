@@ -1,0 +1,144 @@
+//! `rvsd --config FILE`: the configuration file in force, its health checks, and reloads.
+//!
+//! The monitor (rvs-health) decides what the IPVS table should hold; the applier here turns each
+//! of its updates into the table operations that differ (`rvs_core::config::diff`) and applies
+//! them through the director as rvsadm's would be applied, so that listings, counters and the
+//! data plane follow in the usual way. A reload (SIGHUP or the `reload` request) reads the file
+//! again; a file that does not load changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow};
+use rvs_core::config::Config;
+use rvs_core::config::diff::{self, CurrentService};
+use rvs_core::control::{RealStatus, ReloadReport, Request, Response};
+use rvs_core::model::{MarkRule, Operation};
+use rvs_health::{Monitor, Update};
+use tokio::sync::{Mutex, mpsc};
+
+use crate::director::Director;
+
+/// The configuration file and what runs it.
+pub struct ConfigFile {
+    path: PathBuf,
+    /// Mark rules given on the command line, kept ahead of the file's.
+    cli_marks: Vec<MarkRule>,
+    monitor: Monitor,
+    applier: tokio::task::JoinHandle<()>,
+    director: Arc<Mutex<Director>>,
+    /// The configuration in force (for `omega` at stop and for listings).
+    current: Mutex<Config>,
+}
+
+/// Reads `path`, logging its warnings; the error lists every diagnostic.
+fn load(path: &Path) -> Result<(Config, Vec<String>)> {
+    match rvs_config::load(path) {
+        Ok(loaded) => {
+            let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
+            Ok((loaded.config, warnings))
+        }
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}
+
+impl ConfigFile {
+    /// Loads `path`, puts its settings in force and starts its checks. A file that does not load
+    /// is refused with its diagnostics.
+    pub async fn start(path: &Path, cli_marks: &[MarkRule], director: Arc<Mutex<Director>>) -> Result<ConfigFile> {
+        let (config, _) = load(path)?;
+        settings(&director, cli_marks, &config).await?;
+        let (monitor, updates) = Monitor::start(config.clone());
+        let applier = tokio::spawn(apply_updates(updates, director.clone()));
+        tracing::info!(file = %path.display(), virtual_servers = config.virtual_servers.len(), "configuration loaded");
+        Ok(ConfigFile { path: path.to_path_buf(), cli_marks: cli_marks.to_vec(), monitor, applier, director, current: Mutex::new(config) })
+    }
+
+    /// Reads the file again and puts it in force; on failure the running configuration stays.
+    pub async fn reload(&self) -> Result<ReloadReport> {
+        let (config, warnings) = load(&self.path).inspect_err(|e| {
+            tracing::error!(file = %self.path.display(), "reload refused, the running configuration stays:\n{e}");
+        })?;
+        settings(&self.director, &self.cli_marks, &config).await?;
+        let report = ReloadReport {
+            file: self.path.display().to_string(),
+            virtual_servers: config.virtual_servers.len(),
+            real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
+            warnings,
+        };
+        self.monitor.replace(config.clone());
+        *self.current.lock().await = config;
+        tracing::info!(file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration reloaded");
+        Ok(report)
+    }
+
+    /// Every real server of the file, its checks, and its weight in the table.
+    pub async fn health(&self) -> Vec<RealStatus> {
+        let mut reals = self.monitor.status().await;
+        let director = self.director.lock().await;
+        for r in &mut reals {
+            r.table_weight = director.dest_weight(&r.service, r.dest);
+        }
+        reals
+    }
+
+    /// Stops the checks (running `omega` scripts).
+    pub async fn stop(self) {
+        self.applier.abort();
+        let config = self.current.into_inner();
+        self.monitor.stop(&config);
+    }
+}
+
+/// The file's settings other than services: timeouts and mark rules.
+async fn settings(director: &Mutex<Director>, cli_marks: &[MarkRule], config: &Config) -> Result<()> {
+    let mut d = director.lock().await;
+    let mut marks = cli_marks.to_vec();
+    marks.extend(config.marks.iter().cloned());
+    if d.marks() != marks.as_slice() {
+        d.set_marks(marks).map_err(|e| anyhow!("the mark rules: {e}"))?;
+    }
+    if let Some(timeouts) = config.timeouts
+        && let Response::Error { error } = d.handle(&Request::Apply { operation: Operation::SetTimeouts { timeouts } }).await
+    {
+        return Err(anyhow!("the timeouts: {error:?}"));
+    }
+    Ok(())
+}
+
+/// Applies the monitor's updates as they come.
+async fn apply_updates(mut updates: mpsc::UnboundedReceiver<Update>, director: Arc<Mutex<Director>>) {
+    while let Some(mut update) = updates.recv().await {
+        // Only the latest wanted state matters, but every released service must go.
+        while let Ok(next) = updates.try_recv() {
+            let mut released = std::mem::take(&mut update.released);
+            released.extend(next.released.iter().copied());
+            update = Update { desired: next.desired, released };
+        }
+        let mut d = director.lock().await;
+        let current: Vec<CurrentService> = d.current_services();
+        for operation in diff::operations(&current, &update.desired, &update.released) {
+            match d.handle(&Request::Apply { operation: operation.clone() }).await {
+                Response::Error { error } => tracing::error!(?operation, ?error, "the table refused a change of the configuration"),
+                _ => tracing::info!(operation = %describe(&operation), "table changed"),
+            }
+        }
+    }
+}
+
+/// One line for the log, in ipvsadm's words.
+fn describe(op: &Operation) -> String {
+    let dest = |d: &rvs_core::model::DestSpec| std::net::SocketAddr::new(d.addr, d.port);
+    match op {
+        Operation::AddService { spec } => format!("-A {} -s {}", spec.key, spec.scheduler.as_str()),
+        Operation::EditService { spec } => format!("-E {} -s {}", spec.key, spec.scheduler.as_str()),
+        Operation::DeleteService { key } => format!("-D {key}"),
+        Operation::AddDest { service, dest: d } => format!("-a {service} -r {} -w {}", dest(d), d.weight.get()),
+        Operation::EditDest { service, dest: d } => format!("-e {service} -r {} -w {}", dest(d), d.weight.get()),
+        Operation::DeleteDest { service, dest: d } => format!("-d {service} -r {}", std::net::SocketAddr::new(d.addr, d.port)),
+        other => format!("{other:?}"),
+    }
+}
