@@ -7,7 +7,8 @@
 //! - a check runs every `delay_loop` after its last attempt; the first one after `warmup`.
 //!
 //! piranha's `reentry` delays the way back: a failed real server must keep passing for that
-//! long before it counts as up again (nanny's `-a`).
+//! long before it counts as up again (nanny's `-a`). A real server that has not failed yet (down
+//! at start under `alpha`, as nanny starts them) joins at its first pass.
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,8 @@ pub struct CheckState {
     failures: u32,
     /// Since when a down check has been passing (for `reentry`).
     passing_since: Option<Instant>,
+    /// Whether it has failed since it started (`reentry` holds only those back).
+    has_failed: bool,
     /// The dynamic weight of the last pass.
     weight: Option<Weight>,
     /// When the next attempt is due.
@@ -53,7 +56,7 @@ impl CheckState {
     /// A check that starts `up` (keepalived: up unless `alpha`), first attempt at
     /// `now + warmup_offset` (a random part of `warmup` chosen by the caller).
     pub fn new(timing: CheckTiming, up: bool, now: Instant, warmup_offset: Duration) -> Self {
-        CheckState { timing, up, failures: 0, passing_since: None, weight: None, next: now + warmup_offset, last: None }
+        CheckState { timing, up, failures: 0, passing_since: None, has_failed: false, weight: None, next: now + warmup_offset, last: None }
     }
 
     pub fn is_up(&self) -> bool {
@@ -94,7 +97,7 @@ impl CheckState {
                     return None;
                 }
                 let since = *self.passing_since.get_or_insert(now);
-                if now.duration_since(since) < self.timing.reentry {
+                if self.has_failed && now.duration_since(since) < self.timing.reentry {
                     // Not yet: check again in time to come back when reentry is over.
                     self.next = self.next.min(since + self.timing.reentry);
                     return None;
@@ -117,6 +120,7 @@ impl CheckState {
                 }
                 self.failures = 0;
                 self.up = false;
+                self.has_failed = true;
                 self.weight = None;
                 self.next = now + self.timing.delay_loop;
                 Some(Verdict::Down { reason })
@@ -175,9 +179,11 @@ mod tests {
 
     #[test]
     fn reentry_keeps_a_recovering_server_out_until_it_has_passed_long_enough() {
-        let t0 = Instant::now();
         let s = Duration::from_secs;
-        let mut c = CheckState::new(timing(0, 15), false, t0, Duration::ZERO);
+        let mut c = CheckState::new(timing(0, 15), false, Instant::now(), Duration::ZERO);
+        assert_eq!(c.record(PASS, Instant::now()), Some(Verdict::Up), "down at start: the first pass brings it in");
+        let t0 = Instant::now();
+        assert!(matches!(c.record(fail(), t0), Some(Verdict::Down { .. })));
         assert_eq!(c.record(PASS, t0), None);
         assert_eq!(c.record(PASS, t0 + s(6)), None);
         assert_eq!(c.record(fail(), t0 + s(12)), None, "a failure restarts the wait");

@@ -141,7 +141,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
 
     let server = tokio::spawn(server::serve(listener, director.clone(), config.clone()));
     let chores = tokio::spawn(housekeeping::run(director.clone()));
-    let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone())));
+    let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone(), config.clone())));
     let waited = wait_for_signal(config.as_deref()).await;
     tracing::info!("stopping");
     server.abort();

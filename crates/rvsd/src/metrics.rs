@@ -22,6 +22,7 @@ use rvs_core::model::{ServiceKey, Stats64};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
+use crate::config_file::ConfigFile;
 use crate::director::Director;
 
 /// The Prometheus text format's content type.
@@ -105,13 +106,26 @@ pub fn render(services: &[Stats64], backends: &[Backend], verdicts: &[(String, u
     out
 }
 
+/// `rvs_real_server_up`: 1 while a real server of the configuration file passes its checks.
+pub fn render_health(reals: &[rvs_core::control::RealStatus]) -> String {
+    let name = "rvs_real_server_up";
+    let mut out = format!("# HELP {name} Whether the real server passes its health checks (1) or not (0).\n# TYPE {name} gauge\n");
+    for r in reals {
+        let mut labels: Vec<String> = service_labels(&r.service).iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+        labels.push(format!("remote_address=\"{}\"", r.dest.addr));
+        labels.push(format!("remote_port=\"{}\"", r.dest.port));
+        let _ = writeln!(out, "{name}{{{}}} {}", labels.join(","), u8::from(r.up));
+    }
+    out
+}
+
 /// A label value in the text format: backslash, double quote and newline escaped.
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Serves `GET /metrics` until aborted.
-pub async fn serve(listener: TcpListener, director: Arc<Mutex<Director>>) {
+pub async fn serve(listener: TcpListener, director: Arc<Mutex<Director>>, config: Option<Arc<ConfigFile>>) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -122,10 +136,12 @@ pub async fn serve(listener: TcpListener, director: Arc<Mutex<Director>>) {
             }
         };
         let director = director.clone();
+        let config = config.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request: Request<hyper::body::Incoming>| {
                 let director = director.clone();
-                async move { Ok::<_, Infallible>(respond(&request, &director).await) }
+                let config = config.clone();
+                async move { Ok::<_, Infallible>(respond(&request, &director, config.as_deref()).await) }
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -137,9 +153,15 @@ pub async fn serve(listener: TcpListener, director: Arc<Mutex<Director>>) {
     }
 }
 
-async fn respond<B>(request: &Request<B>, director: &Mutex<Director>) -> Response<Full<Bytes>> {
+async fn respond<B>(request: &Request<B>, director: &Mutex<Director>, config: Option<&ConfigFile>) -> Response<Full<Bytes>> {
     let (status, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET | &Method::HEAD, "/metrics") => (StatusCode::OK, director.lock().await.metrics()),
+        (&Method::GET | &Method::HEAD, "/metrics") => {
+            let mut body = director.lock().await.metrics();
+            if let Some(config) = config {
+                body.push_str(&render_health(&config.health().await));
+            }
+            (StatusCode::OK, body)
+        }
         (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD\n".to_owned()),
         _ => (StatusCode::NOT_FOUND, "rvsd serves /metrics only\n".to_owned()),
     };
@@ -157,6 +179,26 @@ mod tests {
         let key = ServiceKey::Addr { protocol: rvs_core::model::Protocol::Tcp, addr: "192.168.0.100".parse().expect("addr"), port: 80 };
         let [a, b, c, d] = service_labels(&key);
         Backend { labels: [a, b, c, d, ("remote_address", addr.to_owned()), ("remote_port", "80".to_owned())], active, inactive, weight }
+    }
+
+    #[test]
+    fn real_server_health_is_a_gauge_with_the_backend_labels() {
+        let reals = [rvs_core::control::RealStatus {
+            service: ServiceKey::Addr { protocol: rvs_core::model::Protocol::Tcp, addr: "192.168.1.250".parse().expect("addr"), port: 80 },
+            dest: rvs_core::model::DestAddr { addr: "10.0.0.100".parse().expect("addr"), port: 8080 },
+            up: false,
+            table_weight: None,
+            since_secs: 0,
+            reason: String::new(),
+            quorum_up: true,
+            checks: Vec::new(),
+        }];
+        let text = render_health(&reals);
+        assert!(text.contains("# TYPE rvs_real_server_up gauge\n"), "{text}");
+        assert!(
+            text.ends_with("rvs_real_server_up{local_address=\"192.168.1.250\",local_mark=\"\",local_port=\"80\",proto=\"TCP\",remote_address=\"10.0.0.100\",remote_port=\"8080\"} 0\n"),
+            "{text}"
+        );
     }
 
     #[test]
