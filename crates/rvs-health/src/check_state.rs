@@ -3,7 +3,8 @@
 //! keepalived's rules (`check_api.c`, `check_*.c`):
 //! - a check of an up real server that fails is retried `retry` times, `delay_before_retry`
 //!   apart, before the real server is declared down; a pass clears the count;
-//! - a down real server is checked every `delay_loop`, and comes back at its first pass;
+//! - a down real server is checked every `delay_loop`, and comes back at its first pass (or
+//!   after `reentry`, below);
 //! - a check runs every `delay_loop` after its last attempt; the first one after `warmup`.
 //!
 //! piranha's `reentry` delays the way back: a failed real server must keep passing for that
@@ -14,6 +15,13 @@ use std::time::{Duration, Instant};
 
 use rvs_core::config::CheckTiming;
 use rvs_core::model::Weight;
+
+/// `now + d`, or a year from now when `d` is too long to add: a mistyped configuration must not
+/// stop the checks.
+pub(crate) fn later(now: Instant, d: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    now.checked_add(d.min(YEAR)).unwrap_or(now)
+}
 
 /// The outcome of one attempt, as the state machine needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +64,14 @@ impl CheckState {
     /// A check that starts `up` (keepalived: up unless `alpha`), first attempt at
     /// `now + warmup_offset` (a random part of `warmup` chosen by the caller).
     pub fn new(timing: CheckTiming, up: bool, now: Instant, warmup_offset: Duration) -> Self {
-        CheckState { timing, up, failures: 0, passing_since: None, has_failed: false, weight: None, next: now + warmup_offset, last: None }
+        CheckState { timing, up, failures: 0, passing_since: None, has_failed: false, weight: None, next: later(now, warmup_offset), last: None }
+    }
+
+    /// The same check, counted as having failed (`reentry` applies): for a check that replaces
+    /// one of a real server that is down after failing.
+    pub fn after_failure(mut self) -> Self {
+        self.has_failed = true;
+        self
     }
 
     pub fn is_up(&self) -> bool {
@@ -88,7 +103,7 @@ impl CheckState {
         match attempt {
             Attempt::Pass { weight } => {
                 self.failures = 0;
-                self.next = now + self.timing.delay_loop;
+                self.next = later(now, self.timing.delay_loop);
                 if self.up {
                     if weight != self.weight {
                         self.weight = weight;
@@ -99,7 +114,7 @@ impl CheckState {
                 let since = *self.passing_since.get_or_insert(now);
                 if self.has_failed && now.duration_since(since) < self.timing.reentry {
                     // Not yet: check again in time to come back when reentry is over.
-                    self.next = self.next.min(since + self.timing.reentry);
+                    self.next = self.next.min(later(since, self.timing.reentry));
                     return None;
                 }
                 self.up = true;
@@ -110,19 +125,19 @@ impl CheckState {
             Attempt::Fail { reason } => {
                 self.passing_since = None;
                 if !self.up {
-                    self.next = now + self.timing.delay_loop;
+                    self.next = later(now, self.timing.delay_loop);
                     return None;
                 }
                 if self.failures < self.timing.retry {
                     self.failures += 1;
-                    self.next = now + self.timing.delay_before_retry;
+                    self.next = later(now, self.timing.delay_before_retry);
                     return None;
                 }
                 self.failures = 0;
                 self.up = false;
                 self.has_failed = true;
                 self.weight = None;
-                self.next = now + self.timing.delay_loop;
+                self.next = later(now, self.timing.delay_loop);
                 Some(Verdict::Down { reason })
             }
         }

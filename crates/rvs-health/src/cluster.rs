@@ -63,11 +63,28 @@ fn offset(warmup: Duration, random: &mut dyn FnMut() -> u64) -> Duration {
 
 impl Health {
     /// The health of `config` at start: real servers up (down under `alpha`), first checks
-    /// after their warmup. `random` draws warmup offsets.
-    pub fn new(config: Config, now: Instant, random: &mut dyn FnMut() -> u64) -> Self {
+    /// after their warmup; with the quorum changes that causes. `random` draws warmup offsets.
+    pub fn new(config: Config, now: Instant, random: &mut dyn FnMut() -> u64) -> (Self, Vec<Event>) {
         let mut h = Health { config: Config::default(), services: Vec::new(), slots: HashMap::new(), in_flight: HashMap::new(), next_id: 1 };
-        h.replace(config, now, random);
-        h
+        let (_, events) = h.replace(config, now, random);
+        (h, events)
+    }
+
+    /// What `omega` runs at stop: the down scripts of the real servers that are up, and the
+    /// quorum_down script of services that have their quorum, for services with `omega`.
+    pub fn omega_scripts(&self) -> Vec<(rvs_core::config::Script, String)> {
+        let mut scripts = Vec::new();
+        for (vs, st) in self.config.virtual_servers.iter().zip(&self.services).filter(|(vs, _)| vs.omega) {
+            for (real, _) in vs.reals.iter().zip(&st.reals).filter(|(_, rs)| rs.is_up()) {
+                if let Some(s) = &real.notify_down {
+                    scripts.push((s.clone(), format!("{} {}:{} stopped (omega)", vs.service.key, real.dest.addr, real.dest.port)));
+                }
+            }
+            if let (Some(s), true) = (&vs.quorum_down, st.quorum.is_up()) {
+                scripts.push((s.clone(), format!("{} stopped (omega)", vs.service.key)));
+            }
+        }
+        scripts
     }
 
     pub fn config(&self) -> &Config {
@@ -123,7 +140,8 @@ impl Health {
                                     ids.push(id);
                                 }
                                 None => {
-                                    checks.push(CheckState::new(c.timing, st.is_up(), now, offset(c.timing.warmup, random)));
+                                    let fresh = CheckState::new(c.timing, st.is_up(), now, offset(c.timing.warmup, random));
+                                    checks.push(if st.is_up() { fresh } else { fresh.after_failure() });
                                     ids.push(self.take_id());
                                 }
                             }
@@ -155,7 +173,13 @@ impl Health {
                     }
                     q
                 }
-                None => Quorum::new(vs, live),
+                None => {
+                    let mut q = Quorum::up();
+                    if let Some(up) = q.update(vs, live) {
+                        events.push(quorum_event(vs.service.key, up));
+                    }
+                    q
+                }
             };
             services.push(ServiceState { quorum, reals });
         }
@@ -355,7 +379,7 @@ mod tests {
     #[test]
     fn a_failing_real_leaves_the_table_after_its_retries_and_comes_back() {
         let t0 = Instant::now();
-        let mut h = Health::new(config(vec![real("10.0.0.1", 1, vec![check(1)]), real("10.0.0.2", 2, vec![check(1)])]), t0, &mut zero);
+        let (mut h, _) = Health::new(config(vec![real("10.0.0.1", 1, vec![check(1)]), real("10.0.0.2", 2, vec![check(1)])]), t0, &mut zero);
         assert_eq!(table(&h), [("10.0.0.1".into(), 1), ("10.0.0.2".into(), 2)]);
         let jobs = h.due(t0);
         assert_eq!(jobs.len(), 2);
@@ -376,7 +400,7 @@ mod tests {
     #[test]
     fn losing_every_real_loses_the_quorum_and_a_reload_keeps_state() {
         let t0 = Instant::now();
-        let mut h = Health::new(config(vec![real("10.0.0.1", 1, vec![check(0)])]), t0, &mut zero);
+        let (mut h, _) = Health::new(config(vec![real("10.0.0.1", 1, vec![check(0)])]), t0, &mut zero);
         let id = h.due(t0)[0].id;
         let events = h.record(id, fail(), t0);
         assert!(matches!(&events[..], [Event::RealDown { .. }, Event::QuorumDown { .. }]), "{events:?}");
@@ -404,11 +428,36 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_real_whose_check_changes_still_waits_for_reentry_and_omega_skips_it() {
+        let t0 = Instant::now();
+        let with_reentry = |retry| {
+            let mut c = check(retry);
+            c.timing.reentry = Duration::from_secs(15);
+            c
+        };
+        let mut c = config(vec![real("10.0.0.1", 1, vec![with_reentry(0)]), real("10.0.0.2", 1, vec![])]);
+        c.virtual_servers[0].omega = true;
+        c.virtual_servers[0].reals[0].notify_down = rvs_core::config::Script::new(vec!["/bin/true".into(), "down1".into()]);
+        c.virtual_servers[0].reals[1].notify_down = rvs_core::config::Script::new(vec!["/bin/true".into(), "down2".into()]);
+        let (mut h, _) = Health::new(c.clone(), t0, &mut zero);
+        let id = h.due(t0)[0].id;
+        assert!(matches!(&h.record(id, fail(), t0)[..], [Event::RealDown { .. }]));
+        let omega: Vec<String> = h.omega_scripts().into_iter().map(|(s, _)| s.to_string()).collect();
+        assert_eq!(omega, ["/bin/true down2"], "omega runs the down script of live reals only");
+
+        c.virtual_servers[0].reals[0].checks = vec![with_reentry(3)];
+        h.replace(c, t0, &mut zero);
+        let id = h.due(t0)[0].id;
+        assert!(h.record(id, Attempt::Pass { weight: None }, t0).is_empty(), "the new check of a failed real waits for reentry");
+        assert_eq!(table(&h), [("10.0.0.2".into(), 1)]);
+    }
+
+    #[test]
     fn alpha_starts_reals_down_until_a_check_passes() {
         let t0 = Instant::now();
         let mut c = config(vec![real("10.0.0.1", 1, vec![check(0)]), real("10.0.0.2", 1, vec![])]);
         c.virtual_servers[0].alpha = true;
-        let mut h = Health::new(c, t0, &mut zero);
+        let (mut h, _) = Health::new(c, t0, &mut zero);
         assert_eq!(table(&h), [("10.0.0.2".into(), 1)], "a real without checks is always up");
         let id = h.due(t0)[0].id;
         assert!(matches!(&h.record(id, Attempt::Pass { weight: None }, t0)[..], [Event::RealUp { .. }]));

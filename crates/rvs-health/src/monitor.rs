@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rvs_core::config::desired::DesiredService;
-use rvs_core::config::{Config, VirtualServer};
+use rvs_core::config::Config;
 use rvs_core::control::{CheckStatus, RealStatus};
 use rvs_core::model::ServiceKey;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -31,7 +31,17 @@ pub struct Update {
 enum Command {
     Replace(Config),
     Status(oneshot::Sender<Vec<RealStatus>>),
+    /// Runs the `omega` scripts, waits for them (bounded), answers, and ends the task.
+    Stop(oneshot::Sender<()>),
 }
+
+/// How long `omega` scripts may run at stop before rvsd goes on stopping.
+const OMEGA_WAIT: Duration = Duration::from_secs(10);
+
+/// The monitor's task has ended (it only ends when stopped or when it failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the health-check monitor is not running")]
+pub struct MonitorGone;
 
 /// A running monitor. Dropping it stops the checks.
 pub struct Monitor {
@@ -56,8 +66,8 @@ impl Monitor {
     }
 
     /// Puts a new configuration in force (see [`Health::replace`]).
-    pub fn replace(&self, config: Config) {
-        let _ = self.commands.send(Command::Replace(config));
+    pub fn replace(&self, config: Config) -> Result<(), MonitorGone> {
+        self.commands.send(Command::Replace(config)).map_err(|_| MonitorGone)
     }
 
     /// Every real server and its checks (without the table's weight, which the caller knows).
@@ -69,22 +79,15 @@ impl Monitor {
         rx.await.unwrap_or_default()
     }
 
-    /// Stops the checks; with `omega`, runs the services' down scripts as keepalived does.
-    pub fn stop(self, config: &Config) {
-        for vs in config.virtual_servers.iter().filter(|vs| vs.omega) {
-            omega(vs);
+    /// Stops the checks. Services with `omega` first run the down scripts of their live real
+    /// servers and, if they have their quorum, quorum_down (keepalived's omega), waited for up
+    /// to 10 s.
+    pub async fn stop(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Stop(tx)).is_ok() {
+            let _ = rx.await;
         }
-    }
-}
-
-fn omega(vs: &VirtualServer) {
-    for real in &vs.reals {
-        if let Some(s) = &real.notify_down {
-            crate::notify::spawn(s, format!("{} {}:{} stopped (omega)", vs.service.key, real.dest.addr, real.dest.port));
-        }
-    }
-    if let Some(s) = &vs.quorum_down {
-        crate::notify::spawn(s, format!("{} stopped (omega)", vs.service.key));
+        self.task.abort();
     }
 }
 
@@ -103,8 +106,9 @@ fn random_source() -> impl FnMut() -> u64 {
 
 async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, updates: mpsc::UnboundedSender<Update>) {
     let mut random = random_source();
-    let mut health = Health::new(config, Instant::now(), &mut random);
+    let (mut health, events) = Health::new(config, Instant::now(), &mut random);
     let _ = updates.send(Update { desired: health.desired(), released: Vec::new() });
+    report(&health, &events);
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES));
     let mut running: JoinSet<(u64, Attempt)> = JoinSet::new();
     loop {
@@ -132,10 +136,17 @@ async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, upd
                     let _ = reply.send(status(&health, Instant::now()));
                     continue;
                 }
+                Some(Command::Stop(done)) => {
+                    let scripts: Vec<_> = health.omega_scripts().into_iter().filter_map(|(s, why)| crate::notify::spawn(&s, why)).collect();
+                    let _ = tokio::time::timeout(OMEGA_WAIT, futures_join(scripts)).await;
+                    let _ = done.send(());
+                    return;
+                }
             },
             Some(done) = running.join_next() => match done {
                 Ok((id, result)) => (health.record(id, result, Instant::now()), Vec::new()),
                 Err(e) => {
+                    // attempt() catches a probe's panic itself; this is the runtime shutting down.
                     tracing::error!(error = %e, "a health check task failed");
                     continue;
                 }
@@ -149,7 +160,15 @@ async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, upd
     }
 }
 
-/// Runs one probe, bounded by its timeout whatever the probe does.
+/// Waits for every task.
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Runs one probe, bounded by its timeout whatever the probe does. The probe runs in a task of
+/// its own, so that a panic in it is a failed attempt rather than a check that never returns.
 async fn attempt(job: Job, permits: Arc<Semaphore>) -> (u64, Attempt) {
     let _permit = permits.acquire_owned().await;
     let target = ProbeTarget {
@@ -158,10 +177,16 @@ async fn attempt(job: Job, permits: Arc<Semaphore>) -> (u64, Attempt) {
         weight: job.real.dest.weight,
     };
     let limit = outer_limit(&job);
-    let result = match tokio::time::timeout(limit, probe(&job.check, &target)).await {
-        Ok(Ok(pass)) => Attempt::Pass { weight: pass.weight },
-        Ok(Err(failure)) => Attempt::Fail { reason: failure.reason },
-        Err(_) => Attempt::Fail { reason: format!("no result after {}s", limit.as_secs()) },
+    let check = job.check.clone();
+    let probing = tokio::spawn(async move { tokio::time::timeout(limit, probe(&check, &target)).await });
+    let result = match probing.await {
+        Ok(Ok(Ok(pass))) => Attempt::Pass { weight: pass.weight },
+        Ok(Ok(Err(failure))) => Attempt::Fail { reason: failure.reason },
+        Ok(Err(_)) => Attempt::Fail { reason: format!("no result after {}s", limit.as_secs()) },
+        Err(e) => {
+            tracing::error!(error = %e, check = job.check.kind.keyword(), "a health check failed unexpectedly");
+            Attempt::Fail { reason: "the check failed unexpectedly (see rvsd's log)".into() }
+        }
     };
     (job.id, result)
 }
@@ -172,7 +197,7 @@ fn outer_limit(job: &Job) -> Duration {
         rvs_core::config::CheckKind::Misc(m) => m.timeout.unwrap_or(job.check.timing.delay_loop),
         _ => job.check.timing.connect_timeout,
     };
-    own + Duration::from_secs(2)
+    own.saturating_add(Duration::from_secs(2))
 }
 
 /// Logs the events and runs their scripts.

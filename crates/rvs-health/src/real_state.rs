@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rvs_core::config::{RealServer, desired::RealHealth};
 use rvs_core::model::Weight;
 
-use crate::check_state::CheckState;
+use crate::check_state::{CheckState, later};
 
 /// nanny's slow start: the weight starts at `weight >> 5` (at least 1) and doubles every
 /// interval until it reaches the configured weight.
@@ -84,7 +84,7 @@ impl RealState {
         self.slow = None;
         if up && real.slow_start {
             let interval = self.checks.first().map_or(Duration::from_secs(1), |c| c.timing().delay_loop);
-            self.slow = Some(SlowStart { step: 0, next: now + interval, interval });
+            self.slow = Some(SlowStart { step: 0, next: later(now, interval), interval });
         }
         Some(up)
     }
@@ -101,7 +101,7 @@ impl RealState {
             return false;
         }
         s.step += 1;
-        s.next = now + s.interval;
+        s.next = later(now, s.interval);
         self.slow = s.weight(self.base_weight(real)).map(|_| s);
         true
     }

@@ -25,10 +25,11 @@ pub struct ConfigFile {
     /// Mark rules given on the command line, kept ahead of the file's.
     cli_marks: Vec<MarkRule>,
     monitor: Monitor,
-    applier: tokio::task::JoinHandle<()>,
+    applier: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     director: Arc<Mutex<Director>>,
-    /// The configuration in force (for `omega` at stop and for listings).
-    current: Mutex<Config>,
+    /// Held for the whole of a reload: a SIGHUP and an `rvs reload` at once must not put the
+    /// older file in force after the newer one.
+    reloading: Mutex<()>,
 }
 
 /// Reads `path`, logging its warnings; the error lists every diagnostic.
@@ -54,11 +55,19 @@ impl ConfigFile {
         let (monitor, updates) = Monitor::start(config.clone());
         let applier = tokio::spawn(apply_updates(updates, director.clone()));
         tracing::info!(file = %path.display(), virtual_servers = config.virtual_servers.len(), "configuration loaded");
-        Ok(ConfigFile { path: path.to_path_buf(), cli_marks: cli_marks.to_vec(), monitor, applier, director, current: Mutex::new(config) })
+        Ok(ConfigFile {
+            path: path.to_path_buf(),
+            cli_marks: cli_marks.to_vec(),
+            monitor,
+            applier: std::sync::Mutex::new(Some(applier)),
+            director,
+            reloading: Mutex::new(()),
+        })
     }
 
     /// Reads the file again and puts it in force; on failure the running configuration stays.
     pub async fn reload(&self) -> Result<ReloadReport> {
+        let _one_at_a_time = self.reloading.lock().await;
         let (config, warnings) = load(&self.path).inspect_err(|e| {
             tracing::error!(file = %self.path.display(), "reload refused, the running configuration stays:\n{e}");
         })?;
@@ -69,8 +78,7 @@ impl ConfigFile {
             real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
             warnings,
         };
-        self.monitor.replace(config.clone());
-        *self.current.lock().await = config;
+        self.monitor.replace(config)?;
         tracing::info!(file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration reloaded");
         Ok(report)
     }
@@ -85,26 +93,31 @@ impl ConfigFile {
         reals
     }
 
-    /// Stops the checks (running `omega` scripts).
-    pub async fn stop(self) {
-        self.applier.abort();
-        let config = self.current.into_inner();
-        self.monitor.stop(&config);
+    /// Stops applying updates and the checks (running `omega` scripts first). The director is
+    /// no longer used once this returns.
+    pub async fn stop(&self) {
+        let applier = self.applier.lock().ok().and_then(|mut a| a.take());
+        if let Some(applier) = applier {
+            applier.abort();
+            let _ = applier.await;
+        }
+        self.monitor.stop().await;
     }
 }
 
-/// The file's settings other than services: timeouts and mark rules.
+/// The file's settings other than services: timeouts, then mark rules (the one that can be
+/// refused, for too many rules, is tried last; it is applied whole or not at all).
 async fn settings(director: &Mutex<Director>, cli_marks: &[MarkRule], config: &Config) -> Result<()> {
     let mut d = director.lock().await;
-    let mut marks = cli_marks.to_vec();
-    marks.extend(config.marks.iter().cloned());
-    if d.marks() != marks.as_slice() {
-        d.set_marks(marks).map_err(|e| anyhow!("the mark rules: {e}"))?;
-    }
     if let Some(timeouts) = config.timeouts
         && let Response::Error { error } = d.handle(&Request::Apply { operation: Operation::SetTimeouts { timeouts } }).await
     {
         return Err(anyhow!("the timeouts: {error:?}"));
+    }
+    let mut marks = cli_marks.to_vec();
+    marks.extend(config.marks.iter().cloned());
+    if d.marks() != marks.as_slice() {
+        d.set_marks(marks).map_err(|e| anyhow!("the mark rules: {e}"))?;
     }
     Ok(())
 }

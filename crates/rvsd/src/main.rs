@@ -72,6 +72,9 @@ fn run(args: Args) -> Result<()> {
 }
 
 async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
+    // First, so that a SIGHUP or SIGTERM during start-up does not kill rvsd with its program
+    // attached and its maps pinned.
+    let mut signals = Signals::new()?;
     let instance = args.instance();
     let opts = DataplaneOptions { bpffs: args.bpffs.clone(), instance: instance.clone(), conn_max: args.conn_max };
     let mut dp = Dataplane::load(&opts).with_context(|| format!("loading the data plane (instance {instance})"))?;
@@ -142,18 +145,17 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let server = tokio::spawn(server::serve(listener, director.clone(), config.clone()));
     let chores = tokio::spawn(housekeeping::run(director.clone()));
     let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone(), config.clone())));
-    let waited = wait_for_signal(config.as_deref()).await;
+    let waited = signals.wait(config.as_deref()).await;
     tracing::info!("stopping");
+    // The checks first (omega scripts), so that nothing changes the table any more.
+    if let Some(config) = &config {
+        config.stop().await;
+    }
     server.abort();
     chores.abort();
     let _ = server.await;
     let _ = chores.await;
-    if let Some(config) = config {
-        match Arc::try_unwrap(config) {
-            Ok(config) => config.stop().await,
-            Err(_) => tracing::warn!("control clients still hold the configuration"),
-        }
-    }
+    drop(config);
     if let Some(metrics) = metrics {
         metrics.abort();
         let _ = metrics.await;
@@ -172,21 +174,35 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     released
 }
 
-/// Waits for SIGTERM or SIGINT; SIGHUP reloads the configuration file meanwhile.
-async fn wait_for_signal(config: Option<&config_file::ConfigFile>) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => match config {
-                // A refused file is logged by reload and changes nothing.
-                Some(config) => { let _ = config.reload().await; }
-                None => tracing::warn!("SIGHUP: rvsd runs without a configuration file (--config); nothing to reload"),
-            },
+/// The signals rvsd handles: SIGTERM and SIGINT stop it, SIGHUP reloads the configuration file.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT (one received during start-up counts); reloads at SIGHUP.
+    async fn wait(&mut self, config: Option<&config_file::ConfigFile>) -> Result<()> {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return Ok(()),
+                _ = self.int.recv() => return Ok(()),
+                _ = self.hup.recv() => match config {
+                    // A refused file is logged by reload and changes nothing.
+                    Some(config) => { let _ = config.reload().await; }
+                    None => tracing::warn!("SIGHUP: rvsd runs without a configuration file (--config); nothing to reload"),
+                },
+            }
         }
     }
 }

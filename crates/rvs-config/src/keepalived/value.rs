@@ -42,7 +42,7 @@ pub(super) fn seconds(s: &str) -> Option<Duration> {
     }
     let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
     let micros: u32 = format!("{frac:0<6}").parse().ok()?;
-    Some(Duration::from_secs(secs) + Duration::from_micros(u64::from(micros)))
+    Duration::from_secs(secs).checked_add(Duration::from_micros(u64::from(micros)))
 }
 
 /// An IPv4 or IPv6 address (an IPv6 one may be written in brackets).

@@ -75,9 +75,10 @@ pub struct Quorum {
 }
 
 impl Quorum {
-    /// The state at start: up when the live weight reaches the quorum.
-    pub fn new(vs: &VirtualServer, live: u64) -> Self {
-        Quorum { up: live >= u64::from(vs.quorum) }
+    /// The state at start: up, as keepalived starts; the first [`Quorum::update`] applies the
+    /// rules (and reports the loss, so that it is logged and scripted).
+    pub fn up() -> Self {
+        Quorum { up: true }
     }
 
     pub fn is_up(&self) -> bool {
@@ -88,7 +89,9 @@ impl Quorum {
     pub fn update(&mut self, vs: &VirtualServer, live: u64) -> Option<bool> {
         let quorum = u64::from(vs.quorum);
         let hysteresis = u64::from(vs.hysteresis);
-        let flip = if self.up { live < quorum.saturating_sub(hysteresis) } else { live >= quorum + hysteresis };
+        // No live weight at all loses the quorum whatever the hysteresis (keepalived's
+        // `!weight_sum ||`).
+        let flip = if self.up { live == 0 || live < quorum.saturating_sub(hysteresis) } else { live > 0 && live >= quorum + hysteresis };
         if flip {
             self.up = !self.up;
             Some(self.up)
@@ -178,11 +181,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn no_live_weight_loses_the_quorum_whatever_the_hysteresis() {
+        let mut v = vs(&[]);
+        v.hysteresis = 1;
+        let mut q = Quorum::up();
+        assert_eq!(q.update(&v, 0), Some(false));
+        assert_eq!(q.update(&v, 1), None, "1 is not quorum + hysteresis");
+        assert_eq!(q.update(&v, 2), Some(true));
+    }
+
+    #[test]
     fn quorum_flips_with_hysteresis() {
         let mut v = vs(&[]);
         v.quorum = 4;
         v.hysteresis = 1;
-        let mut q = Quorum::new(&v, 4);
+        let mut q = Quorum::up();
+        assert_eq!(q.update(&v, 4), None);
         assert!(q.is_up());
         assert_eq!(q.update(&v, 3), None, "3 is within the hysteresis");
         assert_eq!(q.update(&v, 2), Some(false));
@@ -190,8 +204,8 @@ pub(crate) mod tests {
         assert_eq!(q.update(&v, 5), Some(true));
         v.hysteresis = 0;
         v.quorum = 1;
-        let mut q = Quorum::new(&v, 0);
-        assert!(!q.is_up());
+        let mut q = Quorum::up();
+        assert_eq!(q.update(&v, 0), Some(false), "at start, the loss is reported");
         assert_eq!(q.update(&v, 1), Some(true));
         assert_eq!(q.update(&v, 0), Some(false));
     }

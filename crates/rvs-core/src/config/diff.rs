@@ -21,7 +21,8 @@ pub struct CurrentService {
 pub fn operations(current: &[CurrentService], desired: &[DesiredService], released: &[ServiceKey]) -> Vec<Operation> {
     let mut ops = Vec::new();
     let wanted: HashSet<ServiceKey> = desired.iter().map(|d| d.spec.key).collect();
-    for key in released.iter().filter(|k| !wanted.contains(k)) {
+    let mut seen = HashSet::new();
+    for key in released.iter().filter(|k| !wanted.contains(k) && seen.insert(**k)) {
         if current.iter().any(|c| c.spec.key == *key) {
             ops.push(Operation::DeleteService { key: *key });
         }
@@ -101,5 +102,6 @@ mod tests {
         let key = old.spec.key;
         assert_eq!(operations(&[current(&old)], &[], &[key]), [Operation::DeleteService { key }]);
         assert!(operations(&[current(&old)], &[], &[]).is_empty(), "services the configuration never had stay");
+        assert_eq!(operations(&[current(&old)], &[], &[key, key]), [Operation::DeleteService { key }], "released twice, deleted once");
     }
 }

@@ -50,7 +50,9 @@ pub(super) struct Deadline {
 
 impl Deadline {
     pub fn after(limit: Duration) -> Self {
-        Deadline { at: Instant::now() + limit, limit }
+        // A limit too far away to add (a mistyped configuration) is as good as a year.
+        let now = Instant::now();
+        Deadline { at: now.checked_add(limit).unwrap_or(now + Duration::from_secs(365 * 86_400)), limit }
     }
 
     pub fn at(&self) -> Instant {
