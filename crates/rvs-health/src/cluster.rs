@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rvs_core::config::desired::{self, DesiredService, Quorum};
+use rvs_core::config::desired::{self, DesiredService, Quorum, RealHealth};
 use rvs_core::config::{Check, Config, RealServer, VirtualServer};
 use rvs_core::model::{DestAddr, ServiceKey};
 
@@ -44,6 +44,20 @@ pub enum Event {
 struct ServiceState {
     quorum: Quorum,
     reals: Vec<RealState>,
+}
+
+impl ServiceState {
+    /// Its real servers' health, one per real server of `vs`.
+    fn health(&self, vs: &VirtualServer) -> Vec<RealHealth> {
+        vs.reals.iter().zip(&self.reals).map(|(r, s)| s.health(r)).collect()
+    }
+
+    /// Follows the live weight, reporting a quorum change.
+    fn follow_quorum(&mut self, vs: &VirtualServer, events: &mut Vec<Event>) {
+        if let Some(up) = self.quorum.update(vs, desired::live_weight(vs, &self.health(vs))) {
+            events.push(quorum_event(vs.service.key, up));
+        }
+    }
 }
 
 /// The health of a configuration.
@@ -163,25 +177,11 @@ impl Health {
                 };
                 reals.push(state);
             }
-            let health: Vec<_> = vs.reals.iter().zip(&reals).map(|(r, s)| s.health(r)).collect();
-            let live = desired::live_weight(vs, &health);
-            let quorum = match old {
-                Some((_, st)) => {
-                    let mut q = st.quorum;
-                    if let Some(up) = q.update(vs, live) {
-                        events.push(quorum_event(vs.service.key, up));
-                    }
-                    q
-                }
-                None => {
-                    let mut q = Quorum::up();
-                    if let Some(up) = q.update(vs, live) {
-                        events.push(quorum_event(vs.service.key, up));
-                    }
-                    q
-                }
-            };
-            services.push(ServiceState { quorum, reals });
+            // A kept service keeps its quorum state; a new one starts up, as keepalived's.
+            let quorum = old.map_or_else(Quorum::up, |(_, st)| st.quorum);
+            let mut st = ServiceState { quorum, reals };
+            st.follow_quorum(vs, &mut events);
+            services.push(st);
         }
         let released = old_services.into_keys().collect();
         self.config = config;
@@ -270,12 +270,7 @@ impl Health {
     }
 
     fn follow_quorum(&mut self, v: usize, events: &mut Vec<Event>) {
-        let vs = &self.config.virtual_servers[v];
-        let st = &mut self.services[v];
-        let health: Vec<_> = vs.reals.iter().zip(&st.reals).map(|(r, s)| s.health(r)).collect();
-        if let Some(up) = st.quorum.update(vs, desired::live_weight(vs, &health)) {
-            events.push(quorum_event(vs.service.key, up));
-        }
+        self.services[v].follow_quorum(&self.config.virtual_servers[v], events);
     }
 
     /// What the table should hold, service by service.
@@ -284,10 +279,7 @@ impl Health {
             .virtual_servers
             .iter()
             .zip(&self.services)
-            .map(|(vs, st)| {
-                let health: Vec<_> = vs.reals.iter().zip(&st.reals).map(|(r, s)| s.health(r)).collect();
-                desired::desired(vs, &health, st.quorum.is_up())
-            })
+            .map(|(vs, st)| desired::desired(vs, &st.health(vs), st.quorum.is_up()))
             .collect()
     }
 
