@@ -3,18 +3,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow, bail};
-use rvs_core::control::{ControlClient, ErrorReply, RealStatus, Request, Response};
+use anyhow::{Result, bail};
+use rvs_core::control::{ErrorReply, RealStatus, Request, Response};
 
-fn call(socket: Option<PathBuf>, request: &Request) -> Result<Response> {
-    let socket = socket.unwrap_or_else(|| rvs_core::control::socket_path(std::env::var_os(rvs_core::control::SOCKET_ENV)));
-    let mut client = ControlClient::connect(&socket).map_err(|e| anyhow!("{e}"))?;
-    client.call(request).map_err(|e| anyhow!("{e}"))
-}
+use crate::tools::{call, socket_or_default};
 
 /// `rvs reload`: prints the warnings and a summary; a refused file's errors are the error.
 pub fn reload(socket: Option<PathBuf>) -> Result<()> {
-    match call(socket, &Request::Reload)? {
+    match call(&socket_or_default(socket), &Request::Reload)? {
         Response::Reloaded { report } => {
             for w in &report.warnings {
                 eprintln!("{w}");
@@ -29,7 +25,7 @@ pub fn reload(socket: Option<PathBuf>) -> Result<()> {
 
 /// `rvs health`: one block per real server.
 pub fn health(socket: Option<PathBuf>) -> Result<()> {
-    match call(socket, &Request::GetHealth)? {
+    match call(&socket_or_default(socket), &Request::GetHealth)? {
         Response::Health { reals } => {
             print!("{}", render(&reals));
             Ok(())

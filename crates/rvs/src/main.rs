@@ -126,8 +126,7 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Stats { socket, all } => {
-            let socket = socket.unwrap_or_else(|| rvs_core::control::socket_path(std::env::var_os(rvs_core::control::SOCKET_ENV)));
-            for c in tools::dataplane_counters(&socket)? {
+            for c in tools::dataplane_counters(&tools::socket_or_default(socket))? {
                 if all || c.value != 0 {
                     println!("{:<24} {}", c.name, c.value);
                 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use rvs_core::{
-    control::{ControlClient, ErrorReply, MarkEdit, Request, Response},
+    control::{ErrorReply, MarkEdit, Request, Response},
     model::MarkRule,
 };
 
@@ -50,14 +50,7 @@ pub fn run(command: MarkCommand, socket: Option<PathBuf>) -> Result<()> {
         MarkCommand::Flush => MarkEdit::Flush,
     };
     let list = matches!(edit, MarkEdit::List);
-    let socket = socket.unwrap_or_else(|| {
-        rvs_core::control::socket_path(std::env::var_os(rvs_core::control::SOCKET_ENV))
-    });
-    let mut client = ControlClient::connect(&socket).map_err(|e| anyhow::anyhow!("{e}"))?;
-    match client
-        .call(&Request::Marks { edit })
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
+    match crate::tools::call(&crate::tools::socket_or_default(socket), &Request::Marks { edit })? {
         Response::Marks { rules } => {
             if list {
                 for rule in rules {

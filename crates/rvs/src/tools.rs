@@ -1,4 +1,5 @@
-//! Finding the sibling binaries (rvsd, rvsadm) and running rvsadm against a lab's daemon.
+//! Finding the sibling binaries (rvsd, rvsadm), running rvsadm against a lab's daemon, and
+//! asking rvsd one thing on its control socket.
 
 use std::{
     path::{Path, PathBuf},
@@ -52,11 +53,21 @@ pub fn rvsadm_ok(socket: &Path, args: &[&str]) -> Result<String> {
     Ok(r.stdout)
 }
 
+/// The control socket a command was given, else `$RVS_SOCKET`, else the default.
+pub fn socket_or_default(socket: Option<PathBuf>) -> PathBuf {
+    socket.unwrap_or_else(|| rvs_core::control::socket_path(std::env::var_os(rvs_core::control::SOCKET_ENV)))
+}
+
+/// Sends one request to the rvsd on `socket` and returns its answer.
+pub fn call(socket: &Path, request: &rvs_core::control::Request) -> Result<rvs_core::control::Response> {
+    let mut client = rvs_core::control::ControlClient::connect(socket).map_err(|e| anyhow::anyhow!("{e}"))?;
+    client.call(request).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// The data plane's named counters from the rvsd on `socket`.
 pub fn dataplane_counters(socket: &Path) -> Result<Vec<rvs_core::control::NamedCounter>> {
-    use rvs_core::control::{ControlClient, Request, Response};
-    let mut client = ControlClient::connect(socket).map_err(|e| anyhow::anyhow!("{e}"))?;
-    match client.call(&Request::GetDataplaneCounters).map_err(|e| anyhow::anyhow!("{e}"))? {
+    use rvs_core::control::{Request, Response};
+    match call(socket, &Request::GetDataplaneCounters)? {
         Response::DataplaneCounters { counters } => Ok(counters),
         other => bail!("unexpected answer from rvsd: {other:?}"),
     }
