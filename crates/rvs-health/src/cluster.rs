@@ -91,7 +91,7 @@ impl Health {
         for (vs, st) in self.config.virtual_servers.iter().zip(&self.services).filter(|(vs, _)| vs.omega) {
             for (real, _) in vs.reals.iter().zip(&st.reals).filter(|(_, rs)| rs.is_up()) {
                 if let Some(s) = &real.notify_down {
-                    scripts.push((s.clone(), format!("{} {}:{} stopped (omega)", vs.service.key, real.dest.addr, real.dest.port)));
+                    scripts.push((s.clone(), format!("{} {} stopped (omega)", vs.service.key, std::net::SocketAddr::from(real.dest.dest_addr()))));
                 }
             }
             if let (Some(s), true) = (&vs.quorum_down, st.quorum.is_up()) {

@@ -235,7 +235,7 @@ fn report(health: &Health, events: &[Event]) {
 }
 
 fn format_dest(d: &rvs_core::model::DestAddr) -> String {
-    std::net::SocketAddr::new(d.addr, d.port).to_string()
+    std::net::SocketAddr::from(*d).to_string()
 }
 
 fn status(health: &Health, now: Instant) -> Vec<RealStatus> {

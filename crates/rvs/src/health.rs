@@ -56,7 +56,7 @@ pub fn render(reals: &[RealStatus]) -> String {
             Some(w) => format!("weight {w}"),
             None => "not in table".to_string(),
         };
-        let dest = std::net::SocketAddr::new(r.dest.addr, r.dest.port);
+        let dest = std::net::SocketAddr::from(r.dest);
         out.push_str(&format!("  {dest:<21} {state:<5} {weight:<13} for {}s: {}\n", r.since_secs, r.reason));
         for c in &r.checks {
             let state = if c.up { "up" } else { "down" };

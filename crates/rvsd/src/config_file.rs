@@ -144,14 +144,14 @@ async fn apply_updates(mut updates: mpsc::UnboundedReceiver<Update>, director: A
 
 /// One line for the log, in ipvsadm's words.
 fn describe(op: &Operation) -> String {
-    let dest = |d: &rvs_core::model::DestSpec| std::net::SocketAddr::new(d.addr, d.port);
+    let dest = |d: &rvs_core::model::DestSpec| std::net::SocketAddr::from(d.dest_addr());
     match op {
         Operation::AddService { spec } => format!("-A {} -s {}", spec.key, spec.scheduler.as_str()),
         Operation::EditService { spec } => format!("-E {} -s {}", spec.key, spec.scheduler.as_str()),
         Operation::DeleteService { key } => format!("-D {key}"),
         Operation::AddDest { service, dest: d } => format!("-a {service} -r {} -w {}", dest(d), d.weight.get()),
         Operation::EditDest { service, dest: d } => format!("-e {service} -r {} -w {}", dest(d), d.weight.get()),
-        Operation::DeleteDest { service, dest: d } => format!("-d {service} -r {}", std::net::SocketAddr::new(d.addr, d.port)),
+        Operation::DeleteDest { service, dest: d } => format!("-d {service} -r {}", std::net::SocketAddr::from(*d)),
         other => format!("{other:?}"),
     }
 }

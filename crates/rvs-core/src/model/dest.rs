@@ -129,6 +129,13 @@ impl DestAddr {
     }
 }
 
+/// `10.0.0.1:80`, `[2001:db8::1]:80`: how logs and rvs name a real server.
+impl From<DestAddr> for std::net::SocketAddr {
+    fn from(d: DestAddr) -> Self {
+        std::net::SocketAddr::new(d.addr, d.port)
+    }
+}
+
 /// A complete destination specification, as `ipvsadm -a`/`-e` sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestSpec {
