@@ -289,14 +289,7 @@ fn everything() -> Config {
         notify_down: Some(Script { argv: vec!["/bin/logger".into(), "down now".into()] }),
         slow_start: true,
     };
-    let plain_real = RealServer {
-        dest: DestSpec { weight: weight(0), ..dest("2001:db8::11", 8443, ForwardMethod::Masq) },
-        checks: vec![],
-        inhibit_on_failure: false,
-        notify_up: None,
-        notify_down: None,
-        slow_start: false,
-    };
+    let plain_real = RealServer::new(DestSpec { weight: weight(0), ..dest("2001:db8::11", 8443, ForwardMethod::Masq) });
     let v6 = VirtualServer {
         service: ServiceSpec {
             key: ServiceKey::Addr { protocol: Protocol::Sctp, addr: ip("2001:db8::1"), port: 443 },
@@ -323,37 +316,24 @@ fn everything() -> Config {
     };
     let mark = Fwmark::new(4_294_967_295).unwrap_or_else(|| panic!("mark"));
     let shared_checks = vec![checks[0].clone(), checks[5].clone()];
-    let fwm = VirtualServer {
-        service: ServiceSpec {
-            key: ServiceKey::Fwmark { af: AddressFamily::Inet6, mark },
-            scheduler: SchedulerName::wlc(),
-            flags: ServiceFlags::default(),
-            timeout: 120,
-            netmask: Netmask::V4("255.255.0.0".parse().unwrap_or_else(|e| panic!("{e}"))),
-            pe: None,
-        },
-        reals: ["2001:db8::20", "2001:db8::21"]
-            .iter()
-            .map(|a| RealServer {
-                dest: dest(a, 0, ForwardMethod::Local),
-                checks: shared_checks.clone(),
-                inhibit_on_failure: false,
-                notify_up: None,
-                notify_down: None,
-                slow_start: false,
-            })
-            .collect(),
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: Some(dest("2001:db8::98", 80, ForwardMethod::Bypass)),
-        sorry_server_inhibit: false,
-        alpha: false,
-        omega: false,
+    let fwm_service = ServiceSpec {
+        key: ServiceKey::Fwmark { af: AddressFamily::Inet6, mark },
+        scheduler: SchedulerName::wlc(),
+        flags: ServiceFlags::default(),
+        timeout: 120,
+        netmask: Netmask::V4("255.255.0.0".parse().unwrap_or_else(|e| panic!("{e}"))),
+        pe: None,
     };
-    let empty = VirtualServer {
-        service: ServiceSpec {
+    let fwm_reals = ["2001:db8::20", "2001:db8::21"]
+        .iter()
+        .map(|a| RealServer { checks: shared_checks.clone(), ..RealServer::new(dest(a, 0, ForwardMethod::Local)) })
+        .collect();
+    let fwm = VirtualServer {
+        sorry_server: Some(dest("2001:db8::98", 80, ForwardMethod::Bypass)),
+        ..VirtualServer::new(fwm_service, fwm_reals)
+    };
+    let empty = VirtualServer::new(
+        ServiceSpec {
             key: ServiceKey::Addr { protocol: Protocol::Udp, addr: ip("10.0.0.53"), port: 53 },
             scheduler: SchedulerName::new("rr").unwrap_or_else(|e| panic!("{e}")),
             flags: ServiceFlags::default(),
@@ -361,16 +341,8 @@ fn everything() -> Config {
             netmask: Netmask::full(AddressFamily::Inet),
             pe: None,
         },
-        reals: vec![],
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: None,
-        sorry_server_inhibit: false,
-        alpha: false,
-        omega: false,
-    };
+        vec![],
+    );
     let mut vi = VrrpInstance::new("VI \"one\"".into(), "bond0.100".into(), 255);
     vi.state = VrrpState::Master;
     vi.priority = 255;

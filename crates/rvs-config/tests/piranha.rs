@@ -86,7 +86,7 @@ fn send_expect(send: &str, expect: &str) -> CheckKind {
 }
 
 fn real(dest: DestSpec, checks: Vec<Check>) -> RealServer {
-    RealServer { dest, checks, inhibit_on_failure: false, notify_up: None, notify_down: None, slow_start: true }
+    RealServer { checks, slow_start: true, ..RealServer::new(dest) }
 }
 
 fn tcp_service(vip: &str, port: u16) -> ServiceSpec {

@@ -92,6 +92,23 @@ pub struct VirtualServer {
 }
 
 impl VirtualServer {
+    /// A virtual server of `reals` with keepalived's defaults: quorum 1, no hysteresis, no
+    /// scripts, no sorry server, neither alpha nor omega.
+    pub fn new(service: ServiceSpec, reals: Vec<RealServer>) -> Self {
+        VirtualServer {
+            service,
+            reals,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            alpha: false,
+            omega: false,
+        }
+    }
+
     /// A real server by address and port.
     pub fn real(&self, addr: DestAddr) -> Option<&RealServer> {
         self.reals.iter().find(|r| r.dest.dest_addr() == addr)
@@ -115,6 +132,11 @@ pub struct RealServer {
 }
 
 impl RealServer {
+    /// A real server without checks (always up), scripts, inhibit or slow start.
+    pub fn new(dest: DestSpec) -> Self {
+        RealServer { dest, checks: Vec::new(), inhibit_on_failure: false, notify_up: None, notify_down: None, slow_start: false }
+    }
+
     /// The configured weight.
     pub fn weight(&self) -> Weight {
         self.dest.weight

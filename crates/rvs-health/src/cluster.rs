@@ -315,45 +315,28 @@ mod tests {
     }
 
     fn real(addr: &str, weight: u32, checks: Vec<Check>) -> RealServer {
-        RealServer {
-            dest: DestSpec {
-                addr: addr.parse().unwrap(),
-                port: 80,
-                fwd: ForwardMethod::Route,
-                weight: Weight::new(weight).unwrap(),
-                u_threshold: 0,
-                l_threshold: 0,
-                tunnel: TunnelSpec::default(),
-            },
-            checks,
-            inhibit_on_failure: false,
-            notify_up: None,
-            notify_down: None,
-            slow_start: false,
-        }
+        let dest = DestSpec {
+            addr: addr.parse().unwrap(),
+            port: 80,
+            fwd: ForwardMethod::Route,
+            weight: Weight::new(weight).unwrap(),
+            u_threshold: 0,
+            l_threshold: 0,
+            tunnel: TunnelSpec::default(),
+        };
+        RealServer { checks, ..RealServer::new(dest) }
     }
 
     fn config(reals: Vec<RealServer>) -> Config {
-        let vs = VirtualServer {
-            service: ServiceSpec {
-                key: ServiceKey::Addr { protocol: Protocol::Tcp, addr: "192.168.1.250".parse().unwrap(), port: 80 },
-                scheduler: SchedulerName::wlc(),
-                flags: ServiceFlags::default(),
-                timeout: 0,
-                netmask: Netmask::full(AddressFamily::Inet),
-                pe: None,
-            },
-            reals,
-            quorum: 1,
-            hysteresis: 0,
-            quorum_up: None,
-            quorum_down: None,
-            sorry_server: None,
-            sorry_server_inhibit: false,
-            alpha: false,
-            omega: false,
+        let service = ServiceSpec {
+            key: ServiceKey::Addr { protocol: Protocol::Tcp, addr: "192.168.1.250".parse().unwrap(), port: 80 },
+            scheduler: SchedulerName::wlc(),
+            flags: ServiceFlags::default(),
+            timeout: 0,
+            netmask: Netmask::full(AddressFamily::Inet),
+            pe: None,
         };
-        Config { virtual_servers: vec![vs], ..Config::default() }
+        Config { virtual_servers: vec![VirtualServer::new(service, reals)], ..Config::default() }
     }
 
     fn table(h: &Health) -> Vec<(String, u32)> {

@@ -148,12 +148,10 @@ fn virtual_server(v: &Virtual, key: ServiceKey, fwd: ForwardMethod, d: &mut Diag
             tunnel: TunnelSpec::default(),
         };
         reals.push(RealServer {
-            dest,
             checks: vec![plan.check_for(addr, s.port)],
             inhibit_on_failure: v.quiesce_server,
-            notify_up: None,
-            notify_down: None,
             slow_start: true,
+            ..RealServer::new(dest)
         });
     }
     let sorry_server = v.sorry_server.map(|a| DestSpec {
@@ -165,18 +163,8 @@ fn virtual_server(v: &Virtual, key: ServiceKey, fwd: ForwardMethod, d: &mut Diag
         l_threshold: 0,
         tunnel: TunnelSpec::default(),
     });
-    ok.then_some(VirtualServer {
-        service,
-        reals,
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server,
-        sorry_server_inhibit: false,
-        alpha: true,
-        omega: false,
-    })
+    // nanny adds a real server once its first check passed: alpha.
+    ok.then_some(VirtualServer { sorry_server, alpha: true, ..VirtualServer::new(service, reals) })
 }
 
 /// nanny's test of a virtual server's real servers.

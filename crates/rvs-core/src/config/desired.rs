@@ -120,35 +120,16 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn vs(reals: &[(&str, u32, bool)]) -> VirtualServer {
-        VirtualServer {
-            service: ServiceSpec {
-                key: ServiceKey::Addr { protocol: Protocol::Tcp, addr: "192.168.1.250".parse().unwrap(), port: 80 },
-                scheduler: SchedulerName::wlc(),
-                flags: ServiceFlags::default(),
-                timeout: 300,
-                netmask: Netmask::full(AddressFamily::Inet),
-                pe: None,
-            },
-            reals: reals
-                .iter()
-                .map(|&(addr, w, inhibit)| RealServer {
-                    dest: dest(addr, w),
-                    checks: Vec::new(),
-                    inhibit_on_failure: inhibit,
-                    notify_up: None,
-                    notify_down: None,
-                    slow_start: false,
-                })
-                .collect(),
-            quorum: 1,
-            hysteresis: 0,
-            quorum_up: None,
-            quorum_down: None,
-            sorry_server: None,
-            sorry_server_inhibit: false,
-            alpha: false,
-            omega: false,
-        }
+        let service = ServiceSpec {
+            key: ServiceKey::Addr { protocol: Protocol::Tcp, addr: "192.168.1.250".parse().unwrap(), port: 80 },
+            scheduler: SchedulerName::wlc(),
+            flags: ServiceFlags::default(),
+            timeout: 300,
+            netmask: Netmask::full(AddressFamily::Inet),
+            pe: None,
+        };
+        let reals = reals.iter().map(|&(addr, w, inhibit)| RealServer { inhibit_on_failure: inhibit, ..RealServer::new(dest(addr, w)) }).collect();
+        VirtualServer::new(service, reals)
     }
 
     fn weights(d: &DesiredService) -> Vec<(String, u32)> {
