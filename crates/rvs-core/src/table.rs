@@ -52,7 +52,7 @@ pub use live::{ConnectionSource, LiveCounters, NoLiveData};
 
 use crate::model::{
     DestId, DestSpec, Info, Netmask, Operation, PeName, Protocol, SchedulerName, ServiceFlags,
-    ServiceId, ServiceKey, SyncDaemonEntry, Timeouts, Weight,
+    ServiceId, ServiceKey, ServiceSpec, SyncDaemonEntry, Timeouts, Weight,
 };
 use ids::IdAllocator;
 use order::ServiceOrder;
@@ -101,6 +101,21 @@ pub struct Service {
     pub dests: Vec<DestId>,
     /// Distinguishes successive services that had the same key (the kernel's `svc` pointer).
     serial: u64,
+}
+
+impl Service {
+    /// The service as `-A`/`-E` would give it (`-s none` for one without a scheduler), which is
+    /// what a configuration reload compares with what it wants.
+    pub fn spec(&self) -> ServiceSpec {
+        ServiceSpec {
+            key: self.key,
+            scheduler: self.scheduler.clone().unwrap_or_else(SchedulerName::none),
+            flags: self.flags,
+            timeout: self.timeout,
+            netmask: self.netmask,
+            pe: self.pe.clone(),
+        }
+    }
 }
 
 /// Where a destination was created: the kernel's `dest->vaddr/vport/vfwmark/protocol`, which

@@ -142,7 +142,8 @@ async fn apply_updates(mut updates: mpsc::UnboundedReceiver<Update>, director: A
     }
 }
 
-/// One line for the log, in ipvsadm's words.
+/// One line for the log: ipvsadm's switch and weight, the service as `-Ln` names it (not a line
+/// ipvsadm would parse: `-S` gives those).
 fn describe(op: &Operation) -> String {
     let dest = |d: &rvs_core::model::DestSpec| std::net::SocketAddr::from(d.dest_addr());
     match op {

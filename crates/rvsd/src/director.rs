@@ -4,7 +4,7 @@
 use rvs_core::{
     control::{self, ErrorReply, MarkEdit, NamedCounter, Request, Response},
     config::diff::CurrentService,
-    model::{ConnEntry, DestAddr, DestCounters, DestId, MarkRule, SchedulerName, ServiceCounters, ServiceId, ServiceKey, ServiceSpec},
+    model::{ConnEntry, DestAddr, DestCounters, DestId, MarkRule, ServiceCounters, ServiceId, ServiceKey},
     table::{Change, ConnectionSource, IpvsTable, LiveCounters},
 };
 
@@ -78,17 +78,7 @@ impl Director {
     pub fn current_services(&self) -> Vec<CurrentService> {
         self.table
             .services()
-            .map(|svc| CurrentService {
-                spec: ServiceSpec {
-                    key: svc.key,
-                    scheduler: svc.scheduler.clone().unwrap_or_else(|| SchedulerName::new("none").unwrap_or_else(|_| SchedulerName::wlc())),
-                    flags: svc.flags,
-                    timeout: svc.timeout,
-                    netmask: svc.netmask,
-                    pe: svc.pe.clone(),
-                },
-                dests: self.table.dests_of(svc).map(|d| d.spec).collect(),
-            })
+            .map(|svc| CurrentService { spec: svc.spec(), dests: self.table.dests_of(svc).map(|d| d.spec).collect() })
             .collect()
     }
 

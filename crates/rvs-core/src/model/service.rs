@@ -154,6 +154,11 @@ impl SchedulerName {
         SchedulerName("wlc".to_owned())
     }
 
+    /// `-s none`: a service without a scheduler.
+    pub fn none() -> Self {
+        SchedulerName("none".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -244,6 +244,7 @@ mod tests {
         );
         let none = t.service(&spec("10.0.0.4", 80, "rr").key).unwrap();
         assert_eq!(none.scheduler, None);
+        assert_eq!(none.spec(), spec("10.0.0.4", 80, "none"), "the spec it was added with, `-s none` included");
         assert_eq!(t.generation(), 3);
     }
 
