@@ -45,6 +45,10 @@ fn errors(rel: &str) -> Vec<String> {
     }
 }
 
+fn vip(s: &str, prefix: u8) -> rvs_core::config::VirtualAddress {
+    rvs_core::config::VirtualAddress::new(ip(s), prefix)
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -379,7 +383,7 @@ fn include_of_a_directory_glob() {
     assert_eq!(c.vrrp.len(), 1);
     let v = &c.vrrp[0];
     assert_eq!((v.name.as_str(), v.interface.as_str(), v.virtual_router_id), ("VI_INC", "eth0", 9));
-    assert_eq!(v.virtual_ipaddress, [(ip("10.9.0.1"), 24)]);
+    assert_eq!(v.virtual_ipaddress, [vip("10.9.0.1", 24)]);
     assert_eq!(warnings, [
         "tests/keepalived/include/conf.d/10-web.conf:7: warning: unknown keyword `dealy_loop` in `TCP_CHECK`\n  hint: did you mean `delay_loop`?"
     ], "positions name the included file");
@@ -399,7 +403,9 @@ fn ha_pair_with_vrrp_instances_and_scripts() {
     assert_eq!((a.name.as_str(), a.state, a.interface.as_str()), ("VI_LB", VrrpState::Master, "eth0"));
     assert_eq!((a.virtual_router_id, a.priority, a.advert_int, a.version), (51, 150, secs(1.0), VrrpVersion::V2));
     assert_eq!((a.preempt, a.preempt_delay), (true, Duration::ZERO), "preempt_delay does not work with state MASTER");
-    assert_eq!(a.virtual_ipaddress, [(ip("192.168.100.10"), 24), (ip("192.168.100.11"), 32)]);
+    let mut labelled = vip("192.168.100.10", 24);
+    labelled.label = Some("eth0:vip".into());
+    assert_eq!(a.virtual_ipaddress, [labelled, vip("192.168.100.11", 32)]);
     assert_eq!((a.unicast_src_ip, a.unicast_peer.as_slice()), (Some(ip("10.0.0.2")), &[ip("10.0.0.3")][..]));
     assert_eq!(a.authentication, Some(VrrpAuth::Pass("k33p4l1v".into())));
     assert_eq!((a.track_interface.as_slice(), a.track_script.as_slice()), (&["eth0".to_owned(), "eth1".to_owned()][..], &["chk_lvs".to_owned(), "chk_uplink".to_owned()][..]));
@@ -411,7 +417,7 @@ fn ha_pair_with_vrrp_instances_and_scripts() {
 
     assert_eq!((b.state, b.priority, b.preempt), (VrrpState::Master, 255, true), "priority 255 owns the address");
     assert_eq!((b.version, b.advert_int), (VrrpVersion::V3, secs(0.5)), "IPv6: VRRPv3");
-    assert_eq!(b.virtual_ipaddress, [(ip("2001:db8:100::10"), 64)]);
+    assert_eq!(b.virtual_ipaddress, [vip("2001:db8:100::10", 64)]);
     assert_eq!((b.garp_master_delay, b.garp_master_repeat, b.garp_master_refresh), (secs(5.0), 5, secs(60.0)));
     assert_eq!(b.authentication, None);
 

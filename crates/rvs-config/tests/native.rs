@@ -117,7 +117,8 @@ fn the_example_means_what_its_comments_say() {
 
     let vi = &c.vrrp[0];
     assert_eq!((vi.state, vi.priority, vi.virtual_router_id), (VrrpState::Master, 150, 51));
-    assert_eq!(vi.virtual_ipaddress, [(ip("192.168.1.250"), 24), (ip("2001:db8::250"), 128)]);
+    let addresses: Vec<_> = vi.virtual_ipaddress.iter().map(|v| (v.addr, v.prefix)).collect();
+    assert_eq!(addresses, [(ip("192.168.1.250"), 24), (ip("2001:db8::250"), 128)]);
     assert_eq!(vi.authentication, Some(VrrpAuth::Pass("secret".into())));
     assert_eq!(vi.garp_master_repeat, 5, "keepalived's default");
     assert_eq!(
@@ -190,7 +191,7 @@ interface = "eth0"
 virtual_router_id = 1
 priority = 100
 advert_int = "6s"
-virtual_ipaddress = ["192.168.1.250/24"]
+virtual_ipaddress = ["192.168.1.250/24 label eth0:1"]
 unicast_peer = ["192.168.1.10", "192.168.1.20"]
 track_interface = ["eth0"]
 "#
@@ -350,7 +351,11 @@ fn everything() -> Config {
     vi.version = VrrpVersion::V3;
     vi.preempt = false;
     vi.preempt_delay = Duration::from_secs(30);
-    vi.virtual_ipaddress = vec![(ip("192.168.1.250"), 24), (ip("2001:db8::250"), 64)];
+    let mut nat_router = rvs_core::config::VirtualAddress::new(ip("10.0.0.254"), 16);
+    nat_router.dev = Some("eth1".into());
+    nat_router.label = Some("eth1:1".into());
+    vi.virtual_ipaddress =
+        vec![rvs_core::config::VirtualAddress::new(ip("192.168.1.250"), 24), rvs_core::config::VirtualAddress::new(ip("2001:db8::250"), 64), nat_router];
     vi.unicast_src_ip = Some(ip("192.168.1.10"));
     vi.unicast_peer = vec![ip("192.168.1.20"), ip("192.168.1.30")];
     vi.authentication = Some(VrrpAuth::Pass("pässwd".into()));
@@ -367,6 +372,15 @@ fn everything() -> Config {
         virtual_servers: vec![v6, fwm, empty],
         marks: vec!["-d 10.0.0.0/8 --dports 1000:2000,80 --set-mark 7".parse().unwrap_or_else(|e| panic!("{e}"))],
         timeouts: Some(TimeoutUpdate::default()),
+        sync_daemon: Some(rvs_core::config::SyncDaemonSpec {
+            interface: "eth1".into(),
+            instance: Some("VI_1".into()),
+            syncid: 7,
+            port: Some(8849),
+            ttl: Some(2),
+            group: Some(ip("224.0.0.82")),
+            maxlen: Some(1400),
+        }),
         vrrp: vec![vi, VrrpInstance::new("plain".into(), "eth0".into(), 1)],
         vrrp_scripts: vec![
             VrrpScript {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rvs_config::{ConfigError, Diagnostic, Format, Severity, piranha};
 use rvs_core::config::{
     Check, CheckKind, CheckTarget, CheckTiming, Config, ExpectPattern, MiscCheck, RealServer, ReplyPattern, Script,
-    UdpCheck, VirtualServer, VrrpInstance, VrrpState,
+    UdpCheck, VirtualAddress, VirtualServer, VrrpInstance, VrrpState,
 };
 use rvs_core::model::{
     AddressFamily, DestSpec, ForwardMethod, Fwmark, Netmask, Protocol, SchedulerName, ServiceFlags, ServiceKey,
@@ -122,7 +122,12 @@ fn seed_002_nat_file_is_the_whole_model_it_states() {
     let http = check(send_expect("GET / HTTP/1.0rnrn", "HTTP"), nanny(6, 15));
     let mut instance = VrrpInstance::new("lvs".into(), "eth0".into(), 1);
     instance.advert_int = Duration::from_secs(6);
-    instance.virtual_ipaddress = vec![(ip("192.168.1.250"), 24), (ip("10.0.0.254"), 16)];
+    let mut nat_router = VirtualAddress::new(ip("10.0.0.254"), 16);
+    nat_router.dev = Some("eth1".into());
+    nat_router.label = Some("eth1:1".into());
+    let mut vip = VirtualAddress::new(ip("192.168.1.250"), 24);
+    vip.label = Some("eth0:1".into());
+    instance.virtual_ipaddress = vec![vip, nat_router];
     instance.unicast_peer = vec![ip("192.168.1.20"), ip("192.168.1.20")];
     let expected = Config {
         virtual_servers: vec![virtual_server(
@@ -137,6 +142,7 @@ fn seed_002_nat_file_is_the_whole_model_it_states() {
         vrrp: vec![instance],
         vrrp_scripts: vec![],
         router_id: Some("192.168.1.20".into()),
+        sync_daemon: None,
     };
     assert_eq!(config, expected);
     assert_eq!(
@@ -145,12 +151,11 @@ fn seed_002_nat_file_is_the_whole_model_it_states() {
             "3: primary_private and backup_private are ignored: VRRP advertises on one interface",
             "5: lvs.cf does not say which director reads it: the VRRP instance is BACKUP, priority 100",
             "6: primary and backup are the same address (192.168.1.20)",
-            "13: 10.0.0.254 is on eth1, the VRRP instance on eth0: rvs adds it on eth0",
             "22: send \"GET / HTTP/1.0rnrn\" ends in `rnrn`: sent as written",
         ]
     );
     assert_eq!(
-        w[4].hint.as_deref(),
+        w[3].hint.as_deref(),
         Some("were backslashes lost? `\\r\\n\\r\\n` sends CR LF CR LF")
     );
 }
@@ -170,7 +175,8 @@ fn seed_002_direct_routing_files() {
         ]
     );
     let vrrp = &primary.vrrp[0];
-    assert_eq!(vrrp.virtual_ipaddress, [(ip("192.168.1.250"), 24)], "no nat_router without NAT");
+    let addresses: Vec<_> = vrrp.virtual_ipaddress.iter().map(|v| (v.addr, v.prefix)).collect();
+    assert_eq!(addresses, [(ip("192.168.1.250"), 24)], "no nat_router without NAT");
     assert_eq!(vrrp.track_interface, ["eth0"], "monitor_links = 1");
     assert_eq!(vrrp.unicast_peer, [ip("192.168.1.10"), ip("192.168.1.20")]);
 
@@ -220,7 +226,6 @@ fn fwmark_persistence_program_checks_and_quiesce() {
         warnings(&w),
         [
             "6: lvs.cf does not say which director reads it: the VRRP instance is BACKUP, priority 100",
-            "13: syncdaemon is ignored: start the connection sync daemon with `rvsadm --start-daemon`",
             "17: fwmark 80: rvs marks new connections itself with `-p tcp -d 172.25.30.100/32 --dports 80,443 \
              --set-mark 80`",
             "25: send_program: rvs counts the real server up when the program exits with status 0",
@@ -228,6 +233,8 @@ fn fwmark_persistence_program_checks_and_quiesce() {
             "54: virtual https: service FWM 80 is already virtual http's; skipped",
         ]
     );
+    let sync = config.sync_daemon.as_ref().unwrap_or_else(|| panic!("syncdaemon = 1"));
+    assert_eq!((sync.interface.as_str(), sync.syncid), ("eth0", 0), "pulse's defaults");
     assert_eq!(config.virtual_servers.len(), 1);
     let vs = &config.virtual_servers[0];
     let mark = Fwmark::new(80).unwrap_or_else(|| panic!("mark"));

@@ -18,7 +18,7 @@ pub use check::{
     Check, CheckKind, CheckTarget, CheckTiming, DnsQueryType, ExpectPattern, FileCheck, HttpCheck, HttpVersion,
     MiscCheck, ReplyPattern, StatusCodes, StatusRange, TlsOptions, UdpCheck, UrlCheck,
 };
-pub use vrrp::{VrrpAuth, VrrpInstance, VrrpScript, VrrpState, VrrpVersion};
+pub use vrrp::{SyncDaemonSpec, VirtualAddress, VrrpAuth, VrrpInstance, VrrpScript, VrrpState, VrrpVersion};
 
 use crate::model::{DestAddr, DestSpec, MarkRule, ServiceKey, ServiceSpec, TimeoutUpdate, Weight};
 
@@ -38,6 +38,8 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// keepalived's `router_id` / lvs.cf's `primary`: how this director names itself in logs.
     pub router_id: Option<String>,
+    /// `lvs_sync_daemon` / lvs.cf's `syncdaemon`: connection sync, started with the file.
+    pub sync_daemon: Option<SyncDaemonSpec>,
 }
 
 impl Config {

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use super::tree::Node;
-use super::{Ctx, Draft, Pos, group, lvs, vrrp, vrrp_finish};
+use rvs_core::config::SyncDaemonSpec;
+
+use super::{Ctx, Draft, Pos, group, lvs, value, vrrp, vrrp_finish};
 
 /// Top-level keywords.
 const ROOT: &[&str] = &[
@@ -228,10 +230,7 @@ fn global_defs(node: &Node, draft: &mut Draft, ctx: &mut Ctx) {
                 ctx.extra(n, 2);
             }
             "lvs_timeouts" => lvs_timeouts(n, draft, ctx),
-            "lvs_sync_daemon" => {
-                let hint = Some("start it with `rvsadm --start-daemon master --mcast-interface IF`".to_owned());
-                ctx.warn(n.pos(), "`lvs_sync_daemon` is not started from the configuration by rvs (ignored)", hint);
-            }
+            "lvs_sync_daemon" => draft.sync_daemon = sync_daemon(n, ctx),
             "vrrp_version" => draft.vrrp_defaults.version = ctx.number(n, 1, 2, 3).map(|v| v == 3),
             "vrrp_garp_master_delay" => draft.vrrp_defaults.garp_delay = vrrp::garp_delay(n, ctx),
             "vrrp_garp_master_repeat" => draft.vrrp_defaults.garp_repeat = vrrp::garp_repeat(n, ctx),
@@ -329,4 +328,53 @@ fn track_file(node: &Node, draft: &mut Draft, ctx: &mut Ctx) {
         return;
     }
     draft.track_files.push(tf);
+}
+
+/// `lvs_sync_daemon INTERFACE [VRRP_INSTANCE] [id N] [maxlen L] [port P] [ttl T] [group G]`
+/// (keepalived's `lvs_sync_daemon` handler in global_parser.c).
+fn sync_daemon(n: &Node, ctx: &mut Ctx) -> Option<SyncDaemonSpec> {
+    let Some(interface) = n.text(1) else {
+        let hint = Some("lvs_sync_daemon eth1 VI_1".to_owned());
+        ctx.error(n.pos(), "`lvs_sync_daemon` needs an interface", hint);
+        return None;
+    };
+    if interface.len() > 15 {
+        ctx.error(n.words[1].pos, format!("interface name `{interface}` is longer than 15 characters"), None);
+        return None;
+    }
+    let mut spec = SyncDaemonSpec::new(interface.to_owned());
+    let mut i = 2;
+    if let Some(word) = n.text(2).filter(|w| !["id", "maxlen", "port", "ttl", "group"].contains(w)) {
+        spec.instance = Some(word.to_owned());
+        i = 3;
+    }
+    while let Some(option) = n.text(i) {
+        let ok = match option {
+            "id" => ctx.number(n, i + 1, 0, 255).map(|v| spec.syncid = u8::try_from(v).unwrap_or(0)),
+            "maxlen" => ctx.number(n, i + 1, 1, 65_507).map(|v| spec.maxlen = u16::try_from(v).ok()),
+            "port" => ctx.number(n, i + 1, 1, 65_535).map(|v| spec.port = u16::try_from(v).ok()),
+            "ttl" => ctx.number(n, i + 1, 1, 255).map(|v| spec.ttl = u8::try_from(v).ok()),
+            "group" => match n.text(i + 1).and_then(value::ip) {
+                Some(group) if group.is_multicast() => {
+                    spec.group = Some(group);
+                    Some(())
+                }
+                _ => {
+                    let hint = Some("a multicast group such as 224.0.0.81".to_owned());
+                    ctx.error(n.pos(), "`lvs_sync_daemon`: `group` needs a multicast address", hint);
+                    None
+                }
+            },
+            other => {
+                let hint = Some("options: id, maxlen, port, ttl, group".to_owned());
+                ctx.error(n.pos(), format!("`lvs_sync_daemon`: unknown option `{other}`"), hint);
+                None
+            }
+        };
+        if ok.is_none() {
+            return None;
+        }
+        i += 2;
+    }
+    Some(spec)
 }

@@ -55,6 +55,7 @@ pub fn parse(text: &str, name: &Path) -> Result<(Config, Vec<Diagnostic>), Confi
         vrrp: vrrp_finish::finish(&draft, &mut ctx),
         vrrp_scripts: draft.scripts.iter().map(|(s, _)| s.clone()).collect(),
         router_id: draft.router_id.clone(),
+        sync_daemon: draft.sync_daemon.clone(),
     };
     let diagnostics = ctx.diagnostics();
     if ctx.has_errors() { Err(ConfigError { diagnostics }) } else { Ok((config, diagnostics)) }
@@ -64,6 +65,7 @@ pub fn parse(text: &str, name: &Path) -> Result<(Config, Vec<Diagnostic>), Confi
 #[derive(Debug, Default)]
 struct Draft {
     router_id: Option<String>,
+    sync_daemon: Option<rvs_core::config::SyncDaemonSpec>,
     timeouts: Option<TimeoutUpdate>,
     vrrp_defaults: vrrp::Defaults,
     track_files: Vec<global::TrackFile>,

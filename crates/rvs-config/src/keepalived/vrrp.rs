@@ -1,10 +1,9 @@
 //! `vrrp_instance` blocks (`vrrp/vrrp_parser.c`), read as stated; [`super::vrrp_finish`]
 //! completes them once the whole file is read.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use rvs_core::config::{VrrpInstance, VrrpState, VrrpVersion};
+use rvs_core::config::{VirtualAddress, VrrpInstance, VrrpState, VrrpVersion};
 
 use super::context::After;
 use super::tree::Node;
@@ -225,9 +224,9 @@ fn keyword(n: &Node, d: &mut InstanceDraft, ctx: &mut Ctx) {
                 ctx.ignored(n, why);
             }
             for entry in n.children() {
-                if let Some((ip, prefix)) = vip(entry, &inst.interface, ctx) {
-                    d.ipv6 |= ip.is_ipv6();
-                    inst.virtual_ipaddress.push((ip, prefix));
+                if let Some(vip) = vip(entry, &inst.interface, ctx) {
+                    d.ipv6 |= vip.addr.is_ipv6();
+                    inst.virtual_ipaddress.push(vip);
                 }
             }
         }
@@ -326,7 +325,7 @@ pub(super) fn garp_refresh(n: &Node, ctx: &mut Ctx) -> Option<Duration> {
 }
 
 /// One `virtual_ipaddress` line: `IP[/PREFIX] [dev IF] [brd X] [scope X] [label X] …`.
-fn vip(entry: &Node, interface: &str, ctx: &mut Ctx) -> Option<(IpAddr, u8)> {
+fn vip(entry: &Node, interface: &str, ctx: &mut Ctx) -> Option<VirtualAddress> {
     let text = entry.keyword();
     let (addr, prefix) = text.split_once('/').map_or((text, None), |(a, p)| (a, Some(p)));
     let Some(ip) = value::ip(addr) else {
@@ -344,19 +343,30 @@ fn vip(entry: &Node, interface: &str, ctx: &mut Ctx) -> Option<(IpAddr, u8)> {
             }
         },
     };
+    let mut vip = VirtualAddress::new(ip, prefix);
     let mut i = 1;
     while let Some(w) = entry.word(i) {
         match w.text.as_str() {
             "dev" => {
-                if let Some(dev) = entry.text(i + 1)
-                    && dev != interface
-                {
-                    let message = format!("`{text}`: `dev {dev}` is not supported; rvs puts virtual addresses on the instance's interface");
-                    ctx.warn(w.pos, message, None);
+                match entry.text(i + 1) {
+                    Some(dev) if dev.len() > IFNAME_MAX => {
+                        ctx.error(w.pos, format!("`{text}`: interface name `{dev}` is longer than {IFNAME_MAX} characters"), None);
+                    }
+                    Some(dev) if dev != interface => vip.dev = Some(dev.to_owned()),
+                    Some(_) => {}
+                    None => ctx.error(w.pos, format!("`{text}`: `dev` needs an interface name"), None),
                 }
                 i += 1;
             }
-            "brd" | "broadcast" | "scope" | "label" | "preferred_lft" => i += 1,
+            "label" => {
+                match entry.text(i + 1) {
+                    Some(label) if label.len() <= IFNAME_MAX => vip.label = Some(label.to_owned()),
+                    Some(label) => ctx.error(w.pos, format!("`{text}`: label `{label}` is longer than {IFNAME_MAX} characters"), None),
+                    None => ctx.error(w.pos, format!("`{text}`: `label` needs a name"), None),
+                }
+                i += 1;
+            }
+            "brd" | "broadcast" | "scope" | "preferred_lft" => i += 1,
             "peer" => {
                 ctx.warn(w.pos, format!("`{text}`: `peer` is not supported by rvs (ignored)"), None);
                 i += 1;
@@ -366,5 +376,13 @@ fn vip(entry: &Node, interface: &str, ctx: &mut Ctx) -> Option<(IpAddr, u8)> {
         }
         i += 1;
     }
-    Some((ip, prefix))
+    // A label belongs to its interface (`eth1:1` on eth1), as the kernel requires.
+    if let Some(label) = &vip.label {
+        let dev = vip.dev.as_deref().unwrap_or(interface);
+        if label != dev && !label.strip_prefix(dev).is_some_and(|rest| rest.starts_with(':') && rest.len() > 1) {
+            ctx.error(entry.pos(), format!("`{text}`: label `{label}` must be `{dev}` or `{dev}:<alias>`"), None);
+            return None;
+        }
+    }
+    Some(vip)
 }

@@ -34,6 +34,22 @@ pub fn to_toml(config: &Config) -> String {
         w.line("tcp_fin", t.tcp_fin.to_string());
         w.line("udp", t.udp.to_string());
     }
+    if let Some(s) = &config.sync_daemon {
+        w.0.push_str("\n[sync_daemon]  # IPVS connection sync, master and backup at once\n");
+        w.line("interface", quoted(&s.interface));
+        if let Some(instance) = &s.instance {
+            w.line("instance", quoted(instance));
+        }
+        w.line("syncid", s.syncid.to_string());
+        for (key, value) in [("port", s.port.map(u32::from)), ("ttl", s.ttl.map(u32::from)), ("maxlen", s.maxlen.map(u32::from))] {
+            if let Some(v) = value {
+                w.line(key, v.to_string());
+            }
+        }
+        if let Some(group) = s.group {
+            w.line("group", quoted(&group.to_string()));
+        }
+    }
     for vs in &config.virtual_servers {
         virtual_server(&mut w, vs);
     }
@@ -384,7 +400,7 @@ fn instance(w: &mut Writer, i: &VrrpInstance) {
     if i.preempt_delay != d.preempt_delay {
         w.line("preempt_delay", quoted(&duration_text(i.preempt_delay)));
     }
-    let vips: Vec<String> = i.virtual_ipaddress.iter().map(|(a, p)| quoted(&format!("{a}/{p}"))).collect();
+    let vips: Vec<String> = i.virtual_ipaddress.iter().map(|v| quoted(&super::values::vip_text(v))).collect();
     w.line("virtual_ipaddress", format!("[{}]", vips.join(", ")));
     if let Some(src) = i.unicast_src_ip {
         w.line("unicast_src_ip", quoted(&src.to_string()));

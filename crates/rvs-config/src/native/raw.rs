@@ -37,12 +37,26 @@ pub(super) struct RawConfig {
     #[serde(default)]
     marks: Vec<Spanned<String>>,
     timeouts: Option<RawTimeouts>,
+    sync_daemon: Option<RawSyncDaemon>,
     #[serde(default)]
     virtual_server: Vec<Spanned<RawVirtual>>,
     #[serde(default)]
     vrrp_instance: Vec<Spanned<RawInstance>>,
     #[serde(default)]
     vrrp_script: Vec<Spanned<RawScript>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSyncDaemon {
+    interface: String,
+    instance: Option<String>,
+    #[serde(default)]
+    syncid: u8,
+    port: Option<u16>,
+    ttl: Option<u8>,
+    group: Option<IpAddr>,
+    maxlen: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -342,6 +356,15 @@ pub(super) fn convert(raw: RawConfig, out: &mut Vec<Problem>) -> Config {
         router_id: raw.router_id,
         marks,
         timeouts: raw.timeouts.map(|t| TimeoutUpdate { tcp: t.tcp, tcp_fin: t.tcp_fin, udp: t.udp }),
+        sync_daemon: raw.sync_daemon.map(|s| rvs_core::config::SyncDaemonSpec {
+            interface: s.interface,
+            instance: s.instance,
+            syncid: s.syncid,
+            port: s.port,
+            ttl: s.ttl,
+            group: s.group,
+            maxlen: s.maxlen,
+        }),
         ..Config::default()
     };
     for v in raw.virtual_server {
@@ -620,7 +643,7 @@ fn vrrp_instance(i: RawInstance, span: std::ops::Range<usize>, out: &mut Vec<Pro
     x.version = version;
     x.preempt = i.preempt.unwrap_or(x.preempt);
     x.preempt_delay = i.preempt_delay.map_or(x.preempt_delay, |d| d.0);
-    x.virtual_ipaddress = i.virtual_ipaddress.into_iter().map(|v| (v.0, v.1)).collect();
+    x.virtual_ipaddress = i.virtual_ipaddress.into_iter().map(|v| v.0).collect();
     x.unicast_src_ip = i.unicast_src_ip;
     x.unicast_peer = i.unicast_peer;
     x.authentication = i.auth_pass.map(VrrpAuth::Pass);

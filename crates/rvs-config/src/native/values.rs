@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use rvs_core::config::{HttpVersion, ReplyPattern, Script, StatusCodes, StatusRange};
+use rvs_core::config::{HttpVersion, ReplyPattern, Script, StatusCodes, StatusRange, VirtualAddress};
 use rvs_core::model::{AddressFamily, ForwardMethod, Fwmark, Netmask, Protocol, SchedFlags, ServiceKey};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -180,22 +180,45 @@ pub(super) fn dest_text(addr: IpAddr, port: u16, key: &ServiceKey) -> String {
 }
 
 /// A VIP with its prefix: `"192.168.1.250/24"`; alone, /32 or /128.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct VipText(pub IpAddr, pub u8);
+#[derive(Debug, Clone)]
+pub(super) struct VipText(pub VirtualAddress);
 
-from_text!(VipText, "an address with its prefix such as \"192.168.1.250/24\"", |s| {
-    let bad = || format!("`{s}` is not an address with a prefix such as \"192.168.1.250/24\"");
-    let (addr, prefix) = match s.split_once('/') {
+from_text!(VipText, "an address with its prefix such as \"192.168.1.250/24\", optionally followed by `dev IF` and `label IF:N`", |s| {
+    let bad = || format!("`{s}` is not an address with a prefix such as \"192.168.1.250/24\" (optionally `dev eth1`, `label eth1:1`)");
+    let mut words = s.split_whitespace();
+    let first = words.next().ok_or_else(bad)?;
+    let (addr, prefix) = match first.split_once('/') {
         Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| bad())?, Some(p.parse::<u8>().map_err(|_| bad())?)),
-        None => (s.parse::<IpAddr>().map_err(|_| bad())?, None),
+        None => (first.parse::<IpAddr>().map_err(|_| bad())?, None),
     };
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = prefix.unwrap_or(max);
     if prefix > max {
         return Err(format!("`{s}`: the prefix is at most {max}"));
     }
-    Ok(VipText(addr, prefix))
+    let mut vip = VirtualAddress::new(addr, prefix);
+    while let Some(option) = words.next() {
+        let value = words.next().filter(|v| v.len() <= 15).ok_or_else(bad)?;
+        match option {
+            "dev" => vip.dev = Some(value.to_owned()),
+            "label" => vip.label = Some(value.to_owned()),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(VipText(vip))
 });
+
+/// The text of a virtual address, as [`VipText`] reads it.
+pub(super) fn vip_text(vip: &VirtualAddress) -> String {
+    let mut text = format!("{}/{}", vip.addr, vip.prefix);
+    if let Some(dev) = &vip.dev {
+        text.push_str(&format!(" dev {dev}"));
+    }
+    if let Some(label) = &vip.label {
+        text.push_str(&format!(" label {label}"));
+    }
+    text
+}
 
 /// A forwarding method: `dr`, `nat`, `tun`, `local`, `bypass` (also `route`, `direct`, `masq`,
 /// `tunnel`, `ipip`).

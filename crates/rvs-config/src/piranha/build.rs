@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rvs_core::config::{
     Check, CheckKind, CheckTarget, CheckTiming, Config, ExpectPattern, MiscCheck, RealServer, ReplyPattern, Script,
-    UdpCheck, VirtualServer, VrrpInstance,
+    SyncDaemonSpec, UdpCheck, VirtualAddress, VirtualServer, VrrpInstance,
 };
 use rvs_core::model::{
     AddressFamily, DestSpec, ForwardMethod, Fwmark, MAX_PORT_RANGES, MarkRule, Netmask, PortRange, Protocol,
@@ -83,12 +83,13 @@ pub(super) fn build(raw: Raw, d: &mut Diags) -> Config {
         config.timeouts =
             Some(TimeoutUpdate { tcp: secs(&g.tcp_timeout), tcp_fin: secs(&g.tcpfin_timeout), udp: secs(&g.udp_timeout) });
     }
-    if let Some(s) = g.syncdaemon.as_ref().filter(|s| s.value) {
-        d.warn(
-            s.line,
-            "syncdaemon is ignored: start the connection sync daemon with `rvsadm --start-daemon`".to_owned(),
-            None,
-        );
+    if g.syncdaemon.as_ref().is_some_and(|s| s.value) {
+        // pulse ran `ipvsadm --start-daemon master|backup --mcast-interface syncd_iface
+        // --syncid syncd_id` (eth0 without syncd_iface); rvs runs both at once.
+        let interface = g.syncd_iface.as_ref().map_or_else(|| "eth0".to_owned(), |i| base_device(&i.value));
+        let mut spec = SyncDaemonSpec::new(interface);
+        spec.syncid = g.syncd_id.as_ref().map_or(0, |i| i.value);
+        config.sync_daemon = Some(spec);
     }
     if let Some(instance) = vrrp(g, &started, d) {
         config.vrrp.push(instance);
@@ -353,30 +354,31 @@ fn vrrp(g: &Global, started: &[&Virtual], d: &mut Diags) -> Option<VrrpInstance>
         );
         return None;
     };
-    // The devices the VIPs go on (`eth0:1` is an alias of eth0).
-    let mut vips: Vec<((IpAddr, u8), String)> = Vec::new();
+    // The devices the VIPs go on, as pulse's `ifconfig eth0:1` put them: the interface, and
+    // the alias as the address's label.
+    let mut vips: Vec<VirtualAddress> = Vec::new();
+    let mut add = |addr: Ipv4Addr, prefix: u8, device: &str| {
+        if !vips.iter().any(|v| v.addr == IpAddr::V4(addr)) {
+            let mut vip = VirtualAddress::new(IpAddr::V4(addr), prefix);
+            vip.dev = Some(base_device(device));
+            vip.label = Some(device.to_owned()).filter(|d| d.contains(':'));
+            vips.push(vip);
+        }
+    };
     for v in started {
         if let Some(a) = &v.address {
-            let vip = (IpAddr::V4(a.value.0), v.vip_nmask.unwrap_or(32));
-            if !vips.iter().any(|(x, _)| x.0 == vip.0) {
-                vips.push((vip, base_device(&a.value.1)));
-            }
+            add(a.value.0, v.vip_nmask.unwrap_or(32), &a.value.1);
         }
     }
     if let Some(n) = nat_router {
-        let vip = (IpAddr::V4(n.value.0), g.nat_nmask.as_ref().map_or(32, |m| m.value));
-        vips.push((vip, base_device(&n.value.1)));
+        add(n.value.0, g.nat_nmask.as_ref().map_or(32, |m| m.value), &n.value.1);
     }
-    let interface = vips.first().map_or_else(|| "eth0".to_owned(), |(_, dev)| dev.clone());
+    // VRRP speaks on the first VIP's interface (the public one in seed 002).
+    let interface = vips.first().and_then(|v| v.dev.clone()).unwrap_or_else(|| "eth0".to_owned());
     let mut instance = VrrpInstance::new(INSTANCE.to_owned(), interface.clone(), VRID);
-    for (vip, dev) in &vips {
-        if *dev != instance.interface {
-            let line = nat_router.filter(|n| IpAddr::V4(n.value.0) == vip.0).map_or(active.line, |n| n.line);
-            d.warn(
-                line,
-                format!("{} is on {dev}, the VRRP instance on {interface}: rvs adds it on {interface}", vip.0),
-                Some("an rvs VRRP instance has one interface".to_owned()),
-            );
+    for vip in &mut vips {
+        if vip.dev.as_deref() == Some(interface.as_str()) {
+            vip.dev = None;
         }
     }
     let keepalive = g.keepalive.as_ref().map_or(2, |k| k.value);
@@ -389,7 +391,7 @@ fn vrrp(g: &Global, started: &[&Virtual], d: &mut Diags) -> Option<VrrpInstance>
             Some(format!("keepalive = {} gives about the same takeover time", (deadtime / 3).max(1))),
         );
     }
-    instance.virtual_ipaddress = vips.into_iter().map(|(vip, _)| vip).collect();
+    instance.virtual_ipaddress = vips;
     instance.unicast_peer = vec![IpAddr::V4(primary.value), IpAddr::V4(backup.value)];
     if primary.value == backup.value {
         d.warn(backup.line, format!("primary and backup are the same address ({})", backup.value), None);

@@ -29,8 +29,12 @@ const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "
 impl Reader<'_> {
     pub(super) fn global(&mut self, n: u32, key: &Token, v: &[Token]) {
         match key.text.as_str() {
-            "serial_no" | "syncd_id" => {
+            "serial_no" => {
                 self.one(n, key, v).map(|t| self.number(n, t, 0, i64::from(i32::MAX)));
+            }
+            "syncd_id" => {
+                let id = self.one(n, key, v).and_then(|t| self.number(n, t, 0, 255));
+                self.raw.global.syncd_id = id.and_then(|x| at(u8::try_from(x).unwrap_or(0), n));
             }
             "primary" => self.raw.global.primary = self.one(n, key, v).and_then(|t| self.ipv4(n, t)).and_then(|x| at(x, n)),
             "backup" => self.raw.global.backup = self.one(n, key, v).and_then(|t| self.ipv4(n, t)).and_then(|x| at(x, n)),
@@ -113,9 +117,7 @@ impl Reader<'_> {
             }
             "active_cmd" => self.raw.global.active_cmd = self.one(n, key, v).and_then(|t| at(t.text.clone(), n)),
             "inactive_cmd" => self.raw.global.inactive_cmd = self.one(n, key, v).and_then(|t| at(t.text.clone(), n)),
-            "syncd_iface" => {
-                self.one(n, key, v);
-            }
+            "syncd_iface" => self.raw.global.syncd_iface = self.one(n, key, v).and_then(|t| at(t.text.clone(), n)),
             "debug_level" => {
                 if self.one(n, key, v).is_some_and(|t| !t.text.eq_ignore_ascii_case("NONE")) {
                     self.d.warn(n, "debug_level is ignored: rvs logs as RUST_LOG says".to_owned(), None);

@@ -40,6 +40,8 @@ pub(super) struct Global {
     pub tcpfin_timeout: Option<At<u32>>,
     pub udp_timeout: Option<At<u32>>,
     pub syncdaemon: Option<At<bool>>,
+    pub syncd_iface: Option<At<String>>,
+    pub syncd_id: Option<At<u8>>,
 }
 
 /// One `virtual NAME { }` (`struct lvsVirtualServer`, with `lvsInitVirtualServer`'s defaults).

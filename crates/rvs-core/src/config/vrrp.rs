@@ -43,7 +43,7 @@ pub struct VrrpInstance {
     pub version: VrrpVersion,
     pub preempt: bool,
     pub preempt_delay: Duration,
-    pub virtual_ipaddress: Vec<(IpAddr, u8)>,
+    pub virtual_ipaddress: Vec<VirtualAddress>,
     pub unicast_src_ip: Option<IpAddr>,
     pub unicast_peer: Vec<IpAddr>,
     pub authentication: Option<VrrpAuth>,
@@ -87,6 +87,53 @@ impl VrrpInstance {
             garp_master_repeat: 5,
             garp_master_refresh: Duration::ZERO,
         }
+    }
+}
+
+/// One address of `virtual_ipaddress`: `192.168.1.250/24 dev eth0 label eth0:1`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VirtualAddress {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// `dev`: the interface it goes on, when not the instance's (seed 002's NAT router on the
+    /// private side while VRRP speaks on the public one).
+    pub dev: Option<String>,
+    /// `label` (piranha's `eth1:1` alias).
+    pub label: Option<String>,
+}
+
+impl VirtualAddress {
+    /// An address on the instance's interface, without a label.
+    pub fn new(addr: IpAddr, prefix: u8) -> Self {
+        VirtualAddress { addr, prefix, dev: None, label: None }
+    }
+
+    /// The interface it goes on: its `dev`, else the instance's.
+    pub fn interface<'a>(&'a self, instance: &'a VrrpInstance) -> &'a str {
+        self.dev.as_deref().unwrap_or(&instance.interface)
+    }
+}
+
+/// keepalived's `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [port P] [ttl T] [group G]
+/// [maxlen L]` (lvs.cf: `syncdaemon`, `syncd_iface`, `syncd_id`): IPVS connection sync, master
+/// and backup at once, as keepalived starts them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SyncDaemonSpec {
+    pub interface: String,
+    /// The VRRP instance named (keepalived requires one; rvs runs both daemons whatever its
+    /// state).
+    pub instance: Option<String>,
+    pub syncid: u8,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+    pub maxlen: Option<u16>,
+}
+
+impl SyncDaemonSpec {
+    /// Sync on `interface` with IPVS's defaults.
+    pub fn new(interface: String) -> Self {
+        SyncDaemonSpec { interface, instance: None, syncid: 0, port: None, ttl: None, group: None, maxlen: None }
     }
 }
 

@@ -8,10 +8,11 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use rtnetlink::Handle;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, AddressProtocol};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, AddressProtocol, CacheInfo};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType};
 use rvs_wire::EthernetAddress;
 
@@ -46,6 +47,7 @@ pub struct Claim {
     address: InterfaceAddress,
     ifindex: u32,
     interface: String,
+    label: Option<String>,
     ours: bool,
 }
 
@@ -146,19 +148,39 @@ impl Netlink {
         address: InterfaceAddress,
         label: Option<&str>,
     ) -> Result<Claim, AddressError> {
+        self.claim_for(link, address, label, None).await
+    }
+
+    /// As [`Netlink::claim`], but an address rvs adds (or takes back) lives only `lifetime`
+    /// unless [`Netlink::renew`] extends it: the kernel removes it by itself when the process
+    /// that holds it dies without a word (`kill -9`), so that a dead director does not keep
+    /// answering ARP for a floating address. An address found without rvs's mark is not
+    /// touched.
+    pub async fn claim_for(
+        &self,
+        link: &Link,
+        address: InterfaceAddress,
+        label: Option<&str>,
+        lifetime: Option<Duration>,
+    ) -> Result<Claim, AddressError> {
         if let Some(label) = label {
             check_label(label, &link.name)?;
         }
-        let claim = |ours| Claim { address, ifindex: link.index, interface: link.name.clone(), ours };
+        let claim = |ours| Claim {
+            address,
+            ifindex: link.index,
+            interface: link.name.clone(),
+            label: label.map(str::to_owned),
+            ours,
+        };
         if let Some(found) = self.found_on(link, address).await? {
-            return Ok(claim(found.marked));
+            let claim = claim(found.marked);
+            if let (true, Some(lifetime)) = (claim.ours, lifetime) {
+                self.renew(&claim, lifetime).await?;
+            }
+            return Ok(claim);
         }
-        let mut request = self.handle.address().add(link.index, IpAddr::V4(address.addr()), address.prefix_len());
-        let message = request.message_mut();
-        message.attributes.push(AddressAttribute::Protocol(AddressProtocol::from(ADDRESS_PROTOCOL)));
-        if let Some(label) = label {
-            message.attributes.push(AddressAttribute::Label(label.to_owned()));
-        }
+        let request = self.add_request(link.index, address, label, lifetime, false);
         match request.execute().await {
             Ok(()) => Ok(claim(true)),
             // Added by someone else between the look and the add: theirs.
@@ -167,6 +189,73 @@ impl Netlink {
                 None => Err(netlink_error(format!("adding {address} to {}", link.name), e)),
             },
             Err(e) => Err(netlink_error(format!("adding {address} to {}", link.name), e)),
+        }
+    }
+
+    /// Gives an address of [`Netlink::claim_for`] another `lifetime` (`ip addr change ...
+    /// valid_lft`). Addresses that are not ours are left as they are.
+    pub async fn renew(&self, claim: &Claim, lifetime: Duration) -> Result<(), AddressError> {
+        if !claim.ours {
+            return Ok(());
+        }
+        let request = self.add_request(claim.ifindex, claim.address, claim.label.as_deref(), Some(lifetime), true);
+        request
+            .execute()
+            .await
+            .map_err(|e| netlink_error(format!("renewing {} on {}", claim.address, claim.interface), e))
+    }
+
+    /// An RTM_NEWADDR for `address` with rvs's mark, `label` and `lifetime` (forever without).
+    fn add_request(
+        &self,
+        ifindex: u32,
+        address: InterfaceAddress,
+        label: Option<&str>,
+        lifetime: Option<Duration>,
+        replace: bool,
+    ) -> rtnetlink::AddressAddRequest {
+        let mut request = self.handle.address().add(ifindex, IpAddr::V4(address.addr()), address.prefix_len());
+        if replace {
+            request = request.replace();
+        }
+        let message = request.message_mut();
+        message.attributes.push(AddressAttribute::Protocol(AddressProtocol::from(ADDRESS_PROTOCOL)));
+        if let Some(label) = label {
+            message.attributes.push(AddressAttribute::Label(label.to_owned()));
+        }
+        if let Some(lifetime) = lifetime {
+            // Whole seconds, at least one: 0 would mean "already expired".
+            let secs = u32::try_from(lifetime.as_secs().max(1)).unwrap_or(u32::MAX - 1);
+            let mut info = CacheInfo::default();
+            info.ifa_valid = secs;
+            info.ifa_preferred = secs;
+            message.attributes.push(AddressAttribute::CacheInfo(info));
+        }
+        request
+    }
+
+    /// The interface's own IPv4 address: the first one rvs did not add (VRRP's source address,
+    /// as keepalived takes it). `None` when it has none.
+    pub async fn primary_ipv4(&self, link: &Link) -> Result<Option<Ipv4Addr>, AddressError> {
+        let mut dump = self.handle.address().get().set_link_index_filter(link.index).execute();
+        loop {
+            let message = match dump.try_next().await {
+                Ok(Some(message)) => message,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(netlink_error(format!("listing the addresses of {}", link.name), e)),
+            };
+            let mut local = None;
+            let mut marked = false;
+            for attr in &message.attributes {
+                match attr {
+                    AddressAttribute::Local(IpAddr::V4(a)) => local = Some(*a),
+                    AddressAttribute::Protocol(p) => marked = u8::from(*p) == ADDRESS_PROTOCOL,
+                    _ => {}
+                }
+            }
+            if let (Some(addr), false) = (local, marked) {
+                return Ok(Some(addr));
+            }
         }
     }
 
