@@ -18,7 +18,7 @@ const HEADERS: &[(&str, &str, &str, &[&str])] = &[
             "RvsSched", "RvsSvcKey", "RvsSvc", "RvsDest", "RvsDestConns", "RvsNeigh", "RvsVip",
             "RvsSchedState", "RvsConnKey", "RvsConn", "RvsCounters", "RvsConfig", "RvsStat",
             "RvsExpireBatch", "RvsLblcKey", "RvsLblcEntry", "RvsMarkRule", "RvsEvictCand", "RvsLblcrEntry",
-            "RvsEvictRing",
+            "RvsEvictRing", "RvsSyncEntry", "RvsSyncBatch",
         ],
     ),
     ("bench_abi.rs", "bench_abi.h", "RVS_BENCH_ABI_H", &["BenchGen", "BenchSink"]),

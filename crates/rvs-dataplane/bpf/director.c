@@ -1,11 +1,14 @@
 /* rvs director: the entry points. `rvs_director` runs on every frame of the attached interfaces;
  * `rvs_expire` is run by the daemon through BPF_PROG_TEST_RUN to expire idle connections it
- * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry"). */
+ * found while reading the table in chunks (see docs/dev/dataplane.md, "Expiry");
+ * `rvs_sync_install`, run the same way, installs connections received from the MASTER director
+ * ("Sync install"). */
 #include "create.h"
 #include "encap.h"
 #include "nat.h"
 #include "persist.h"
 #include "sched.h"
+#include "sync.h"
 #include "xmit.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -122,6 +125,14 @@ int rvs_director(struct xdp_md *ctx)
 	 * Connections are keyed by their client side, to a virtual address; only those of an
 	 * address just removed (kept until they expire or the service comes back) are not, so
 	 * anything that is no reply still goes the usual way. The small `vips` map stays in cache. */
+	/* A VRRP backup does not forward for the addresses the master holds: the kernel gets
+	 * what reaches it anyway (it does not own them, so routes or drops it). */
+	if (READ_ONCE(cfg->flags) & RVS_CFG_F_STANDBY) {
+		struct RvsVip *standby = bpf_map_lookup_elem(&vips, &p.daddr);
+
+		if (standby && (READ_ONCE(standby->flags) & RVS_VIP_F_STANDBY))
+			return pass(RVS_STAT_PASS_STANDBY);
+	}
 	nat = READ_ONCE(cfg->flags) & RVS_CFG_F_NAT;
 	if (nat && !bpf_map_lookup_elem(&vips, &p.daddr)) {
 		fkey = bpf_map_lookup_elem(&nat_rev, &key);
@@ -267,5 +278,34 @@ int rvs_expire(struct xdp_md *ctx)
 		n = RVS_EXPIRE_BATCH;
 	bpf_loop(n, expire_one, &x, 0);
 	count_n(RVS_STAT_CONN_EXPIRED_SWEEP, x.expired);
+	return XDP_PASS;
+}
+
+/* Installs the batch of synchronised entries in `sync_in`, in order, and writes back how many
+ * were installed, updated, skipped (their destination gone included) and refused for want of
+ * room. */
+SEC("xdp")
+int rvs_sync_install(struct xdp_md *ctx)
+{
+	struct sync_run run = { .now = bpf_ktime_get_coarse_ns() };
+	struct RvsSyncBatch *batch;
+	__u32 zero = 0, n;
+
+	batch = bpf_map_lookup_elem(&sync_in, &zero);
+	if (!batch)
+		return XDP_ABORTED;
+	n = READ_ONCE(batch->count);
+	if (n > RVS_SYNC_BATCH)
+		n = RVS_SYNC_BATCH;
+	bpf_loop(n, sync_one, &run, 0);
+	batch->installed = run.installed;
+	batch->updated = run.updated;
+	batch->skipped = run.skipped + run.no_dest;
+	batch->full = run.full;
+	count_n(RVS_STAT_SYNC_INSTALLED, run.installed);
+	count_n(RVS_STAT_SYNC_UPDATED, run.updated);
+	count_n(RVS_STAT_SYNC_SKIPPED, run.skipped);
+	count_n(RVS_STAT_SYNC_NO_DEST, run.no_dest);
+	count_n(RVS_STAT_SYNC_FULL, run.full);
 	return XDP_PASS;
 }

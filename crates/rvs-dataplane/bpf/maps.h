@@ -115,6 +115,17 @@ struct {
 	PIN_BY_NAME;
 } expire SEC(".maps");
 
+/* Connection entries received from the MASTER director for the sync install program, written
+ * by the daemon through mmap (the program writes back what it did with them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct RvsSyncBatch);
+	PIN_BY_NAME;
+} sync_in SEC(".maps");
+
 /* Least recently used entries the daemon offers for eviction when the table is full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -10,7 +10,7 @@
 //! map is a hash whose updates replace whole elements (RCU), for the same reason.
 
 /// Bumped whenever a layout below changes; a pinned set of maps with another version is not reused.
-pub const RVS_ABI_VERSION: u32 = 10;
+pub const RVS_ABI_VERSION: u32 = 11;
 
 /// Service slots (indexes into `svc_stats` and `sched`).
 pub const RVS_MAX_SERVICES: u32 = 4096;
@@ -24,6 +24,8 @@ pub const RVS_POOL_SIZE: u32 = 1 << 20;
 pub const RVS_MAX_SVC_DESTS: u32 = 1024;
 /// Connection keys the daemon hands the expiry program per run.
 pub const RVS_EXPIRE_BATCH: u32 = 256;
+/// Synchronised connection entries the daemon hands the sync install program per run.
+pub const RVS_SYNC_BATCH: u32 = 64;
 /// Distinct virtual addresses.
 pub const RVS_MAX_VIPS: u32 = 4096;
 /// Rules of the mark classifier, per bank (`mark_rules` holds two banks).
@@ -81,6 +83,9 @@ pub const RVS_CFG_F_EXPIRE_NODEST_CONN: u32 = 4;
 /// `RvsConfig::flags`: IPVS's `expire_quiescent_template = 1`: a persistence template whose
 /// real server has weight 0 no longer holds; the client is scheduled anew.
 pub const RVS_CFG_F_EXPIRE_QUIESCENT_TEMPLATE: u32 = 8;
+/// `RvsConfig::flags`: some virtual address is in standby (`RVS_VIP_F_STANDBY`): packets to a
+/// virtual address look it up first. Clear, the lookup costs nothing.
+pub const RVS_CFG_F_STANDBY: u32 = 16;
 
 /// `RvsConfig::tcp_reuse`: a SYN on an entry in this state never starts a new connection.
 pub const RVS_REUSE_NEVER: u8 = 0;
@@ -106,6 +111,9 @@ pub const RVS_NEIGH_F_VALID: u32 = 1;
 
 /// `RvsVip::flags`: at least one service on this address listens on port 0 (all ports).
 pub const RVS_VIP_F_PORT0: u32 = 1;
+/// `RvsVip::flags`: a VRRP backup's address: packets to it are passed to the kernel, not
+/// forwarded (the master forwards them).
+pub const RVS_VIP_F_STANDBY: u32 = 2;
 
 /// Forwarding methods, numbered as IPVS's `IP_VS_CONN_F_*` forwarding values.
 pub const RVS_FWD_MASQ: u8 = 0;
@@ -490,6 +498,75 @@ impl Default for RvsExpireBatch {
     }
 }
 
+/// A connection entry received from the MASTER director (IPVS's connection synchronisation),
+/// for the `rvs_sync_install` program to install on this BACKUP director. The daemon decodes
+/// the sync message and resolves the service and real server itself; the program builds the
+/// same `RvsConn` the packet path would have built for that real server (`conn_fill`,
+/// `sched_persist`): the real server's address, port and forwarding method are the slot's, as
+/// IPVS's synchronised connections inherit the forwarding method of their destination.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RvsSyncEntry {
+    /// The entry's key exactly as the packet path builds it: the client side 5-tuple
+    /// (`RVS_KEY_CONN`), or a persistence template's key (`RVS_KEY_TEMPLATE`, as
+    /// `template_key` makes it). `pad` is ignored (taken as zero).
+    pub key: RvsConnKey,
+    /// The state to install or move to: `TcpState` numbering for TCP, `RVS_UDP_STATE` for
+    /// UDP, `RVS_TEMPLATE_STATE` or `RVS_TEMPLATE_ASSURED` for a template. Anything else is
+    /// skipped.
+    pub state: u32,
+    /// `RVS_CONN_F_CONTROLLED` (and `RVS_CONN_F_FWMARK` for a firewall-mark service) for a
+    /// connection made through a persistence template; 0 otherwise, and for templates (whose
+    /// `RvsConn::flags` is the count of connections they control, which starts at 0).
+    pub flags: u32,
+    /// Destination slot of the real server, resolved by the daemon.
+    pub dest: u32,
+    /// The slot's `RvsDest::generation` the daemon read when it resolved it: an entry whose
+    /// slot has moved on (or whose destination is not available) is skipped.
+    pub dest_gen: u32,
+    /// With `RVS_CONN_F_CONTROLLED`: its service's `RvsSvc::tmpl`, as the packet path copies it
+    /// into a connection made through a template, so that the template is found again.
+    pub tmpl: u8,
+    /// Always zero.
+    pub pad: [u8; 3],
+}
+
+/// A batch of synchronised entries for `rvs_sync_install` (`sync_in`, mmapable, one element).
+/// The daemon fills `count` and `entries`; the program writes back what it did with them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RvsSyncBatch {
+    /// How many of `entries` are filled.
+    pub count: u32,
+    /// Written by the program: entries inserted (new connections and templates).
+    pub installed: u32,
+    /// Written by the program: live entries refreshed (and moved to the received state).
+    pub updated: u32,
+    /// Written by the program: entries left alone (the live entry is DEAD, the destination
+    /// slot moved on or is unavailable, or the entry is malformed).
+    pub skipped: u32,
+    /// Written by the program: entries not installed because the table is full.
+    pub full: u32,
+    /// Always zero.
+    pub pad: u32,
+    /// The entries, installed in order (templates before the connections they control).
+    pub entries: [RvsSyncEntry; RVS_SYNC_BATCH as usize],
+}
+
+impl Default for RvsSyncBatch {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            installed: 0,
+            updated: 0,
+            skipped: 0,
+            full: 0,
+            pad: 0,
+            entries: [RvsSyncEntry::default(); RVS_SYNC_BATCH as usize],
+        }
+    }
+}
+
 /// An entry the daemon found least recently used, offered for eviction: it is evicted only if
 /// its `last_seen_ns` is still the one the daemon read (untouched since).
 #[repr(C)]
@@ -671,6 +748,20 @@ pub enum RvsStat {
     SvcByMark,
     /// Least recently used entries evicted to make room for a new connection (table full).
     ConnEvicted,
+    /// Synchronised entries (from the MASTER director) installed as new entries.
+    SyncInstalled,
+    /// Synchronised entries that refreshed a live entry (and moved it to the received state).
+    SyncUpdated,
+    /// Synchronised entries left alone: the live entry is DEAD (being deleted), or the entry
+    /// is malformed.
+    SyncSkipped,
+    /// Synchronised entries whose destination slot moved on (another generation) or is not
+    /// available: not installed.
+    SyncNoDest,
+    /// Synchronised entries not installed because the connection table is full.
+    SyncFull,
+    /// Packets to a virtual address in standby (a VRRP backup's), passed to the kernel.
+    PassStandby,
     /// Number of counters (not a counter).
     Max,
 }
@@ -719,6 +810,12 @@ impl RvsStat {
         RvsStat::ConnExpiredNodest,
         RvsStat::SvcByMark,
         RvsStat::ConnEvicted,
+        RvsStat::SyncInstalled,
+        RvsStat::SyncUpdated,
+        RvsStat::SyncSkipped,
+        RvsStat::SyncNoDest,
+        RvsStat::SyncFull,
+        RvsStat::PassStandby,
     ];
 
     /// The counter's name as operators see it (`rvs stats`, metrics).
@@ -765,6 +862,12 @@ impl RvsStat {
             RvsStat::ConnExpiredNodest => "conn_expired_nodest",
             RvsStat::SvcByMark => "svc_by_mark",
             RvsStat::ConnEvicted => "conn_evicted",
+            RvsStat::SyncInstalled => "sync_installed",
+            RvsStat::SyncUpdated => "sync_updated",
+            RvsStat::SyncSkipped => "sync_skipped",
+            RvsStat::SyncNoDest => "sync_no_dest",
+            RvsStat::SyncFull => "sync_full",
+            RvsStat::PassStandby => "pass_standby",
             RvsStat::Max => "max",
         }
     }
@@ -783,6 +886,8 @@ const _: () = {
     assert!(core::mem::size_of::<RvsConnKey>() == 16);
     assert!(core::mem::size_of::<RvsConn>() == 32);
     assert!(core::mem::size_of::<RvsCounters>() == 40);
+    assert!(core::mem::size_of::<RvsSyncEntry>() == 36);
+    assert!(core::mem::size_of::<RvsSyncBatch>() == 24 + 36 * RVS_SYNC_BATCH as usize);
     // The daemon changes tun_port, tun_type and tun_flags with one aligned 32-bit store.
     assert!(core::mem::offset_of!(RvsDest, tun_port) % 4 == 0);
     assert!(core::mem::offset_of!(RvsDest, tun_type) == core::mem::offset_of!(RvsDest, tun_port) + 2);
@@ -805,3 +910,5 @@ unsafe impl aya::Pod for RvsConfig {}
 unsafe impl aya::Pod for RvsMarkRule {}
 unsafe impl aya::Pod for RvsEvictRing {}
 unsafe impl aya::Pod for RvsExpireBatch {}
+unsafe impl aya::Pod for RvsSyncEntry {}
+unsafe impl aya::Pod for RvsSyncBatch {}

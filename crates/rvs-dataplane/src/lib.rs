@@ -19,6 +19,7 @@ pub mod object;
 pub mod program;
 pub mod readout;
 pub mod sweep;
+pub mod sync;
 
 pub use attach::AttachMode;
 pub use error::DataplaneError;

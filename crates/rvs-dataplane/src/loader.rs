@@ -15,7 +15,7 @@ use crate::{
     error::DataplaneError,
     maps::Maps,
     mmap::MmapArray,
-    object::{DIRECTOR, PROG_DIRECTOR, PROG_EXPIRE},
+    object::{DIRECTOR, PROG_DIRECTOR, PROG_EXPIRE, PROG_SYNC_INSTALL},
 };
 
 /// Where and how big to make an instance's data plane.
@@ -47,6 +47,8 @@ pub struct Dataplane {
     pin_dir: PathBuf,
     reused: bool,
     attachments: Vec<Attachment>,
+    /// Held while a batch is in `sync_in` (see `crate::sync`).
+    pub(crate) sync_lock: std::sync::Mutex<()>,
 }
 
 impl Dataplane {
@@ -65,7 +67,7 @@ impl Dataplane {
                 if !reused {
                     init_config(&maps.config);
                 }
-                Ok(Self { ebpf, maps, pin_dir, reused, attachments: Vec::new() })
+                Ok(Self { ebpf, maps, pin_dir, reused, attachments: Vec::new(), sync_lock: Default::default() })
             }
             Err(e) => {
                 // Maps this attempt pinned would otherwise outlive it (a verifier rejection
@@ -84,7 +86,7 @@ impl Dataplane {
             .map_max_entries("conns", opts.conn_max)
             .map_max_entries("nat_rev", opts.conn_max)
             .load(DIRECTOR)?;
-        for name in [PROG_DIRECTOR, PROG_EXPIRE] {
+        for name in [PROG_DIRECTOR, PROG_EXPIRE, PROG_SYNC_INSTALL] {
             xdp_mut(&mut ebpf, name)?.load().map_err(|source| DataplaneError::Program { program: name, source })?;
         }
         let maps = Maps::take_from(&mut ebpf)?;

@@ -33,6 +33,8 @@ pub struct Maps {
     pub evict: MmapArray<RvsEvictRing>,
     /// Candidates for the expiry program (one element).
     pub expire: MmapArray<RvsExpireBatch>,
+    /// Synchronised entries for the sync install program (one element).
+    pub sync_in: MmapArray<RvsSyncBatch>,
     /// Traffic per service slot.
     pub svc_stats: PerCpuArray<MapData, RvsCounters>,
     /// Traffic per destination slot.
@@ -100,6 +102,7 @@ impl Maps {
             mark_rules: mmapped(ebpf, "mark_rules")?,
             evict: mmapped(ebpf, "evict")?,
             expire: mmapped(ebpf, "expire")?,
+            sync_in: mmapped(ebpf, "sync_in")?,
             svc_stats: typed(ebpf, "svc_stats")?,
             dest_stats: typed(ebpf, "dest_stats")?,
             stats: typed(ebpf, "stats")?,

@@ -188,11 +188,13 @@ struct Installed {
 pub struct Programmer {
     regions: RegionAllocator,
     services: HashMap<u32, Installed>,
+    /// Virtual addresses (network order) the director does not forward for: a VRRP backup's.
+    standby: std::collections::HashSet<u32>,
 }
 
 impl Default for Programmer {
     fn default() -> Self {
-        Self { regions: RegionAllocator::new(RVS_POOL_SIZE), services: HashMap::new() }
+        Self { regions: RegionAllocator::new(RVS_POOL_SIZE), services: HashMap::new(), standby: Default::default() }
     }
 }
 
@@ -514,6 +516,23 @@ impl Programmer {
         Ok(region)
     }
 
+    /// Puts `addresses` in standby (packets to them are passed to the kernel, not forwarded)
+    /// or takes them out of it. Addresses without a service are remembered for when one comes.
+    pub fn set_vip_standby(&mut self, dp: &mut Dataplane, addresses: &[Ipv4Addr], standby: bool) -> Result<(), DataplaneError> {
+        for a in addresses {
+            let be = u32::from(*a).to_be();
+            if standby {
+                self.standby.insert(be);
+            } else {
+                self.standby.remove(&be);
+            }
+        }
+        self.refresh_vips(dp)?;
+        // The packet path looks standby up only while some address is in it.
+        set_config_flag(dp, RVS_CFG_F_STANDBY, !self.standby.is_empty());
+        Ok(())
+    }
+
     /// Recomputes the virtual-address set from the installed services.
     fn refresh_vips(&mut self, dp: &mut Dataplane) -> Result<(), DataplaneError> {
         let mut wanted: HashMap<u32, RvsVip> = HashMap::new();
@@ -522,6 +541,9 @@ impl Programmer {
             v.services += 1;
             if s.key.port == 0 {
                 v.flags |= RVS_VIP_F_PORT0;
+            }
+            if self.standby.contains(&s.key.addr) {
+                v.flags |= RVS_VIP_F_STANDBY;
             }
         }
         let present: Vec<u32> = dp.maps.vips.keys().filter_map(Result::ok).collect();

@@ -1,7 +1,8 @@
 //! High availability for rvs: what makes an address *float* between directors.
 //!
-//! For now, the two pieces every floating address needs, whoever decides where it lives (rvsd's
-//! NAT router today, VRRP later):
+//! [`vrrp`] decides where an address lives: a sans-IO VRRP v2/v3 state machine with
+//! keepalived's behaviour (its socket driver is to come). Then the two pieces every floating
+//! address needs, whoever decides where it lives (rvsd's NAT router today, VRRP next):
 //!
 //! - [`address`]: putting an IPv4 address on an interface and taking it off again through
 //!   rtnetlink, idempotently. An address that was there before is remembered as not ours and
@@ -33,3 +34,5 @@
 
 pub mod address;
 pub mod garp;
+pub mod router;
+pub mod vrrp;

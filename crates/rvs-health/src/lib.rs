@@ -9,7 +9,7 @@ pub mod probe;
 pub mod check_state;
 pub mod cluster;
 pub mod monitor;
-mod notify;
+pub mod notify;
 pub mod real_state;
 
 pub use monitor::{Monitor, Update};

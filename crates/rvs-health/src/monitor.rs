@@ -29,7 +29,7 @@ pub struct Update {
 }
 
 enum Command {
-    Replace(Config),
+    Replace(Box<Config>),
     Status(oneshot::Sender<Vec<RealStatus>>),
     /// Runs the `omega` scripts, waits for them (bounded), answers, and ends the task.
     Stop(oneshot::Sender<()>),
@@ -67,7 +67,7 @@ impl Monitor {
 
     /// Puts a new configuration in force (see [`Health::replace`]).
     pub fn replace(&self, config: Config) -> Result<(), MonitorGone> {
-        self.commands.send(Command::Replace(config)).map_err(|_| MonitorGone)
+        self.commands.send(Command::Replace(Box::new(config))).map_err(|_| MonitorGone)
     }
 
     /// Every real server and its checks (without the table's weight, which the caller knows).
@@ -126,7 +126,7 @@ async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, upd
             command = commands.recv() => match command {
                 None => return,
                 Some(Command::Replace(config)) => {
-                    let (released, events) = health.replace(config, Instant::now(), &mut random);
+                    let (released, events) = health.replace(*config, Instant::now(), &mut random);
                     tracing::info!(services = health.config().virtual_servers.len(), released = released.len(), "health checks follow the new configuration");
                     let _ = updates.send(Update { desired: health.desired(), released });
                     report(&health, &events);

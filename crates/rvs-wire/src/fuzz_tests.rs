@@ -308,3 +308,185 @@ fn mutated_captured_frames_never_panic() {
         let _ = decode(&frame[..len]);
     }
 }
+
+fn vrrp(bytes: &[u8], ip: &vrrp::PseudoHeader) -> Result<(), Error> {
+    let p = VrrpPacket::new_checked(bytes, ip.family())?;
+    let _ = (
+        p.version(),
+        p.msg_type(),
+        p.vrid(),
+        p.priority(),
+        p.addr_count(),
+    );
+    let _ = (
+        p.auth_type(),
+        p.adver_int_s(),
+        p.max_adver_int_cs(),
+        p.advert_int_cs(),
+    );
+    let _ = (
+        p.checksum(),
+        p.message_len(),
+        p.address_bytes(),
+        p.auth_data(),
+    );
+    let repr = VrrpRepr::parse(&p, ip)?;
+    let _ = repr.addresses.iter().count();
+    let mut out = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut VrrpPacket::new_unchecked(&mut out[..], ip.family()),
+        ip,
+    )?;
+    let again = VrrpRepr::parse(&VrrpPacket::new_checked(&out[..], ip.family())?, ip)?;
+    assert_eq!(again, repr);
+    Ok(())
+}
+
+#[test]
+fn vrrp_never_panics_and_round_trips_on_random_bytes() {
+    let mut rng = XorShift::new(0xf022_0003);
+    let v4 = vrrp::PseudoHeader::V4 {
+        src: SRC,
+        dst: vrrp::MULTICAST_V4,
+    };
+    let v6 = vrrp::PseudoHeader::V6 {
+        src: Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 1),
+        dst: vrrp::MULTICAST_V6,
+    };
+    let mut parsed = 0;
+    for _ in 0..30_000 {
+        let ip = if rng.below(2) == 0 { v4 } else { v6 };
+        let mut bytes = rng.bytes_plus(0, 70);
+        if bytes.len() >= 8 && rng.below(4) != 0 {
+            // Steer towards a well-formed header: version 2 or 3, type 1, few addresses, and
+            // (often) exactly the declared length.
+            bytes[0] = [0x21, 0x31][rng.below(2)];
+            bytes[3] = rng.below(4) as u8;
+            if rng.below(2) == 0 {
+                bytes[4] = rng.below(3) as u8;
+            }
+            let p = VrrpPacket::new_unchecked(&bytes[..], ip.family());
+            let want = p.message_len();
+            if rng.below(3) != 0 && want <= 70 {
+                bytes.resize(want, 0);
+            }
+        }
+        let _ = vrrp(&bytes, &ip);
+        let mut fixed = bytes.clone();
+        let mut p = VrrpPacket::new_unchecked(&mut fixed[..], ip.family());
+        if p.check_len().is_ok() {
+            p.fill_checksum(&ip);
+        }
+        parsed += usize::from(vrrp(&fixed, &ip).is_ok());
+    }
+    std::println!("vrrp parsed {parsed}");
+    assert!(parsed > 1000);
+}
+
+/// Walks every entry; those that can be sent again must come back unchanged from a message.
+fn ipvs_sync(bytes: &[u8]) -> Result<usize, Error> {
+    let p = IpvsSyncPacket::new_checked(bytes)?;
+    let _ = (
+        p.version(),
+        p.header_len(),
+        p.syncid(),
+        p.size(),
+        p.nr_conns(),
+        p.body(),
+    );
+    let message = IpvsSyncMessage::parse(bytes)?;
+    let mut ok = 0;
+    for conn in message.entries().flatten() {
+        ok += 1;
+        let mut buf = [0u8; 512];
+        let mut builder = IpvsSyncBuilder::new(&mut buf, message.syncid)?;
+        if builder.push(&conn) == Ok(true) {
+            let out = builder.finish();
+            let back: Vec<_> = IpvsSyncMessage::parse(out)?.entries().collect();
+            assert_eq!(back, [Ok(conn)]);
+        }
+    }
+    Ok(ok)
+}
+
+#[test]
+fn ipvs_sync_never_panics_on_random_and_mutated_messages() {
+    let mut rng = XorShift::new(0xf022_0004);
+    let mut entries_ok = 0;
+    for _ in 0..20_000 {
+        let mut bytes = rng.bytes_plus(0, 200);
+        if bytes.len() >= 8 && rng.below(2) == 0 {
+            bytes[..8].copy_from_slice(&[0, 1, 0, 0, rng.below(5) as u8, 1, 0, 0]);
+            // Entry sizes that often fit, types that are often valid.
+            let mut at = 8;
+            while at + 4 <= bytes.len() {
+                bytes[at] = rng.below(3) as u8;
+                let size = [36, 62, 72, 98][rng.below(4)] + rng.below(3);
+                bytes[at + 2..at + 4].copy_from_slice(&(size as u16).to_be_bytes());
+                if bytes.len() > at + 37 && rng.below(2) == 0 {
+                    bytes[at + 36] = [1, 2, 3, 0x45, 5][rng.below(5)];
+                    bytes[at + 37] = [24, 3, 0][rng.below(3)];
+                }
+                at += size.next_multiple_of(4);
+            }
+        } else if bytes.len() >= 4 {
+            bytes[0] = rng.below(4) as u8;
+        }
+        if bytes.len() >= 4 && rng.below(8) != 0 {
+            let len = bytes.len() as u16;
+            bytes[2..4].copy_from_slice(&len.to_be_bytes());
+        }
+        entries_ok += ipvs_sync(&bytes).unwrap_or(0);
+    }
+    std::println!("ipvs sync entries parsed {entries_ok}");
+    assert!(entries_ok > 1000);
+}
+
+#[test]
+fn mutated_ipvs_sync_messages_never_panic() -> Result<(), Error> {
+    use core::net::{IpAddr, SocketAddr};
+    use ipvs_sync::{ConnRepr, SeqData, conn_flags};
+    let mut rng = XorShift::new(0xf022_0005);
+    let pe = rng.bytes(40);
+    for _ in 0..3_000 {
+        let mut buf = [0u8; 600];
+        let mut builder = IpvsSyncBuilder::new(&mut buf, 3)?;
+        for _ in 0..rng.below(6) {
+            let ipv6 = rng.below(2) == 0;
+            let addr = |rng: &mut XorShift| -> SocketAddr {
+                let ip = if ipv6 {
+                    IpAddr::from(rng.array::<16>())
+                } else {
+                    IpAddr::from(rng.array::<4>())
+                };
+                SocketAddr::new(ip, rng.next() as u16)
+            };
+            let seq = rng.below(2) == 0;
+            let conn = ConnRepr {
+                protocol: IpProtocol::from(rng.next() as u8),
+                flags: (rng.next() as u32 & !conn_flags::SEQ_MASK)
+                    | if seq { conn_flags::IN_SEQ } else { 0 },
+                state: rng.next() as u16,
+                client: addr(&mut rng),
+                virt: addr(&mut rng),
+                dest: addr(&mut rng),
+                fwmark: rng.next() as u32,
+                timeout_s: rng.next() as u32,
+                seq: seq.then(SeqData::default),
+                pe_data: (rng.below(3) == 0).then(|| &pe[..1 + rng.below(39)]),
+                pe_name: (rng.below(3) == 0).then_some(&b"sip"[..]),
+            };
+            assert_eq!(builder.push(&conn), Ok(true));
+        }
+        let mut bytes = Vec::from(builder.finish());
+        assert!(ipvs_sync(&bytes).is_ok());
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(bytes.len());
+            bytes[at] = rng.next() as u8;
+        }
+        let _ = ipvs_sync(&bytes);
+        let cut = rng.below(bytes.len() + 1);
+        let _ = ipvs_sync(&bytes[..cut]);
+    }
+    Ok(())
+}

@@ -32,8 +32,10 @@ pub mod icmpv4;
 pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
+pub mod ipvs_sync;
 pub mod tcp;
 pub mod udp;
+pub mod vrrp;
 
 #[cfg(feature = "alloc")]
 pub mod builder;
@@ -60,6 +62,9 @@ pub use ipv4::{FragOffset, Ipv4Address, Ipv4Cidr};
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use ipv6::Ipv6Address;
 pub use ipv6::{Packet as Ipv6Packet, Repr as Ipv6Repr};
+pub use ipvs_sync::{ConnRepr as IpvsSyncConn, Message as IpvsSyncMessage};
+pub use ipvs_sync::{MessageBuilder as IpvsSyncBuilder, Packet as IpvsSyncPacket};
 pub use tcp::TcpFlags;
 pub use tcp::{Packet as TcpPacket, Repr as TcpRepr};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
+pub use vrrp::{Packet as VrrpPacket, Repr as VrrpRepr};

@@ -30,6 +30,8 @@ pub struct ConfigFile {
     /// Held for the whole of a reload: a SIGHUP and an `rvs reload` at once must not put the
     /// older file in force after the newer one.
     reloading: Mutex<()>,
+    /// The file as rvsd started with it: its VRRP instances run until rvsd stops.
+    started: Config,
 }
 
 /// Reads `path`, logging its warnings; the error lists every diagnostic.
@@ -56,6 +58,7 @@ impl ConfigFile {
         let applier = tokio::spawn(apply_updates(updates, director.clone()));
         tracing::info!(file = %path.display(), virtual_servers = config.virtual_servers.len(), "configuration loaded");
         Ok(ConfigFile {
+            started: config.clone(),
             path: path.to_path_buf(),
             cli_marks: cli_marks.to_vec(),
             monitor,
@@ -72,6 +75,12 @@ impl ConfigFile {
             tracing::error!(file = %self.path.display(), "reload refused, the running configuration stays:\n{e}");
         })?;
         settings(&self.director, &self.cli_marks, &config).await?;
+        let mut warnings = warnings;
+        if config.vrrp != self.started.vrrp || config.vrrp_scripts != self.started.vrrp_scripts {
+            let warning = "VRRP instances and scripts changed: they take effect when rvsd restarts (the running ones stay)";
+            tracing::warn!("{warning}");
+            warnings.push(warning.to_owned());
+        }
         let report = ReloadReport {
             file: self.path.display().to_string(),
             virtual_servers: config.virtual_servers.len(),
@@ -81,6 +90,11 @@ impl ConfigFile {
         self.monitor.replace(config)?;
         tracing::info!(file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration reloaded");
         Ok(report)
+    }
+
+    /// The file as rvsd started with it.
+    pub fn started(&self) -> &Config {
+        &self.started
     }
 
     /// Every real server of the file, its checks, and its weight in the table.
@@ -118,6 +132,35 @@ async fn settings(director: &Mutex<Director>, cli_marks: &[MarkRule], config: &C
     marks.extend(config.marks.iter().cloned());
     if d.marks() != marks.as_slice() {
         d.set_marks(marks).map_err(|e| anyhow!("the mark rules: {e}"))?;
+    }
+    if let Some(spec) = &config.sync_daemon {
+        start_sync_daemons(&mut d, spec).await?;
+    }
+    Ok(())
+}
+
+/// `lvs_sync_daemon`: the master and the backup daemon at once, as keepalived starts them,
+/// unless one runs already (started by an earlier load of the file, or by rvsadm).
+async fn start_sync_daemons(d: &mut Director, spec: &rvs_core::config::SyncDaemonSpec) -> Result<()> {
+    use rvs_core::model::{IfName, SyncDaemonConfig, SyncState};
+    let ifname = IfName::new(&spec.interface).map_err(|e| anyhow!("lvs_sync_daemon: {e}"))?;
+    let running = d.sync_daemons();
+    for state in [SyncState::Master, SyncState::Backup] {
+        if running.iter().any(|r| r.state == state) {
+            continue;
+        }
+        let config = SyncDaemonConfig {
+            state,
+            ifname: ifname.clone(),
+            syncid: spec.syncid,
+            sync_maxlen: spec.maxlen,
+            mcast_group: spec.group,
+            mcast_port: spec.port,
+            mcast_ttl: spec.ttl,
+        };
+        if let Response::Error { error } = d.handle(&Request::Apply { operation: Operation::StartDaemon { config } }).await {
+            return Err(anyhow!("lvs_sync_daemon on {}: {error:?}", spec.interface));
+        }
     }
     Ok(())
 }

@@ -10,7 +10,13 @@ use rvs_core::{
 
 use rvs_dataplane::sweep::Sweeper;
 
-use crate::{counters::Counters, host_facts::HostFacts, marks::MarkError, plane::Plane};
+use crate::{
+    counters::Counters,
+    host_facts::HostFacts,
+    marks::MarkError,
+    plane::Plane,
+    sync::{SyncCommand, codec::SyncMemory},
+};
 
 /// The table, the data plane and the counters.
 pub struct Director {
@@ -20,6 +26,9 @@ pub struct Director {
     sweeper: Sweeper,
     /// The mark classifier's rules in force.
     marks: Vec<MarkRule>,
+    /// Where sync daemons started or stopped in the table are run (`crate::sync`).
+    sync_commands: Option<tokio::sync::mpsc::UnboundedSender<SyncCommand>>,
+    sync_memory: SyncMemory,
 }
 
 /// Listings' view of live numbers.
@@ -47,7 +56,64 @@ impl ConnectionSource for Live<'_> {
 impl Director {
     /// A director with an empty table over a loaded data plane.
     pub fn new(plane: Plane) -> Self {
-        Self { table: IpvsTable::new(), plane, counters: Counters::default(), sweeper: Sweeper::default(), marks: Vec::new() }
+        Self {
+            table: IpvsTable::new(),
+            plane,
+            counters: Counters::default(),
+            sweeper: Sweeper::default(),
+            marks: Vec::new(),
+            sync_commands: None,
+            sync_memory: SyncMemory::default(),
+        }
+    }
+
+    /// The sync daemons the table records (`-L --daemon`).
+    pub fn sync_daemons(&self) -> Vec<rvs_core::model::SyncDaemonEntry> {
+        self.table.sync_daemons()
+    }
+
+    /// Makes the data plane pass (to the kernel) instead of forwarding packets for `addresses`
+    /// while `standby`: a VRRP backup does not forward for the VIP it does not hold.
+    pub fn set_vip_standby(&mut self, addresses: &[std::net::IpAddr], standby: bool) {
+        self.plane.set_vip_standby(addresses, standby);
+    }
+
+    /// Sync daemons started from now on run through `commands`.
+    pub fn run_sync_daemons(&mut self, commands: tokio::sync::mpsc::UnboundedSender<SyncCommand>) {
+        self.sync_commands = Some(commands);
+    }
+
+    /// The connections the sync master announces this round (see `sync::codec::outgoing`).
+    pub fn sync_outgoing(&mut self, now: u64, refresh_ns: u64) -> Vec<rvs_wire::ipvs_sync::ConnRepr<'static>> {
+        crate::sync::codec::outgoing(&self.table, &self.plane, &mut self.sync_memory, now, refresh_ns)
+    }
+
+    /// Installs connections the sync backup received; what cannot be is counted in the log.
+    pub fn sync_install(&mut self, conns: &[rvs_wire::ipvs_sync::ConnRepr<'_>]) {
+        let mut entries = Vec::with_capacity(conns.len());
+        let mut skipped = std::collections::BTreeMap::new();
+        for conn in conns {
+            match crate::sync::codec::incoming(&self.table, &self.plane, conn) {
+                Ok(entry) => entries.push(entry),
+                Err(skip) => *skipped.entry(format!("{skip:?}")).or_insert(0u32) += 1,
+            }
+        }
+        if !skipped.is_empty() {
+            tracing::debug!(?skipped, "sync backup: entries not installed");
+        }
+        if entries.is_empty() {
+            return;
+        }
+        match self.plane.dp.install_synced(&entries) {
+            Ok(done) => {
+                let now = rvs_dataplane::sweep::coarse_now_ns();
+                self.sync_memory.installed(entries.iter().map(|e| e.key), now);
+                // Installs not refreshed for longer than any connection lives are stale.
+                self.sync_memory.forget_installed_before(now.saturating_sub(3_600_000_000_000));
+                tracing::trace!(?done, "sync backup: installed");
+            }
+            Err(e) => tracing::warn!(error = %e, "sync backup: the data plane refused the entries"),
+        }
     }
 
     /// Puts a rule set of the mark classifier in force, or refuses it and keeps the one in force.
@@ -127,6 +193,20 @@ impl Director {
                 Change::ServiceRemoved { id, .. } => self.counters.forget_service(*id),
                 Change::DestAdded { dest, stats_reset, .. } => self.counters.track_dest(&self.plane, *dest, *stats_reset),
                 Change::CountersZeroed { services, dests, .. } => self.counters.zero(services, dests),
+                Change::SyncDaemonStarted(state) => {
+                    let entry = self.table.sync_daemons().into_iter().find(|d| d.state == *state);
+                    match (&self.sync_commands, entry) {
+                        (Some(commands), Some(entry)) => {
+                            let _ = commands.send(SyncCommand::Start(entry));
+                        }
+                        _ => tracing::warn!(?state, "sync daemon recorded, but this rvsd runs no sync daemons"),
+                    }
+                }
+                Change::SyncDaemonStopped(state) => {
+                    if let Some(commands) = &self.sync_commands {
+                        let _ = commands.send(SyncCommand::Stop(*state));
+                    }
+                }
                 _ => {}
             }
         }

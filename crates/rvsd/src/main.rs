@@ -7,6 +7,7 @@ mod config_file;
 mod conns;
 mod counters;
 mod director;
+mod ha;
 mod host_facts;
 mod housekeeping;
 mod instance;
@@ -18,6 +19,7 @@ mod neighbours;
 mod plane;
 mod server;
 mod socket;
+mod sync;
 
 use std::{num::NonZeroU32, sync::Arc};
 
@@ -92,7 +94,10 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let mut director = Director::new(Plane::new(dp, resolver));
     // Always, so that rules of an earlier run left in pinned maps are replaced.
     director.set_marks(args.marks.clone()).context("the --mark rules")?;
+    let (sync_commands, sync_requests) = tokio::sync::mpsc::unbounded_channel();
+    director.run_sync_daemons(sync_commands);
     let director = Arc::new(Mutex::new(director));
+    let sync_daemons = tokio::spawn(sync::supervise(sync_requests, director.clone()));
 
     let listener = tokio::net::UnixListener::bind(claim.path())
         .with_context(|| format!("binding {}", claim.path().display()));
@@ -105,6 +110,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let (listener, metrics_listener) = match (listener, metrics_listener.transpose()) {
         (Ok(l), Ok(m)) => (l, m),
         (Err(e), _) | (_, Err(e)) => {
+            stop_task(sync_daemons).await;
             let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
             director.into_inner().into_plane().dp.teardown();
             return Err(e);
@@ -117,6 +123,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
         Some(config) => match nat_router::NatRouter::start(&config, &args.interfaces).await {
             Ok(router) => Some(router),
             Err(e) => {
+                stop_task(sync_daemons).await;
                 let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
                 director.into_inner().into_plane().dp.teardown();
                 return Err(e);
@@ -133,9 +140,28 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
                 if let Some(router) = nat_router {
                     let _ = router.stop().await;
                 }
+                stop_task(sync_daemons).await;
                 let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
                 director.into_inner().into_plane().dp.teardown();
                 return Err(e.context(format!("the configuration file {}", path.display())));
+            }
+        },
+        None => None,
+    };
+    // VRRP last: a director that takes the VIPs over must be ready to forward for them.
+    let ha = match config.as_deref().filter(|c| !c.started().vrrp.is_empty()) {
+        Some(file) => match ha::Ha::start(file.started(), director.clone()).await {
+            Ok(ha) => Some(ha),
+            Err(e) => {
+                file.stop().await;
+                if let Some(router) = nat_router {
+                    let _ = router.stop().await;
+                }
+                stop_task(sync_daemons).await;
+                drop(config);
+                let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
+                director.into_inner().into_plane().dp.teardown();
+                return Err(e);
             }
         },
         None => None,
@@ -147,6 +173,12 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone(), config.clone())));
     let waited = signals.wait(config.as_deref()).await;
     tracing::info!("stopping");
+    // VRRP first: the backup takes over at once (priority 0) while this director still forwards.
+    if let Some(ha) = ha
+        && tokio::time::timeout(ha::STOP_TIMEOUT, ha.stop()).await.is_err()
+    {
+        tracing::warn!("VRRP did not stop in time");
+    }
     // The checks first (omega scripts), so that nothing changes the table any more.
     if let Some(config) = &config {
         config.stop().await;
@@ -155,6 +187,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     chores.abort();
     let _ = server.await;
     let _ = chores.await;
+    stop_task(sync_daemons).await;
     drop(config);
     if let Some(metrics) = metrics {
         metrics.abort();
@@ -205,6 +238,11 @@ impl Signals {
             }
         }
     }
+}
+
+async fn stop_task(task: tokio::task::JoinHandle<()>) {
+    task.abort();
+    let _ = task.await;
 }
 
 fn interface_index(name: &str) -> Option<u32> {

@@ -104,6 +104,14 @@ fn tunnel_spec(t: &rvs_core::model::TunnelSpec) -> TunnelSpec {
 }
 
 impl Plane {
+    /// Puts the IPv4 `addresses` in standby or takes them out (see `Director::set_vip_standby`).
+    pub fn set_vip_standby(&mut self, addresses: &[IpAddr], standby: bool) {
+        let v4: Vec<Ipv4Addr> = addresses.iter().filter_map(|a| if let IpAddr::V4(a) = a { Some(*a) } else { None }).collect();
+        if let Err(e) = self.prog.set_vip_standby(&mut self.dp, &v4, standby) {
+            tracing::error!(error = %e, ?addresses, standby, "the data plane could not change the virtual addresses' standby");
+        }
+    }
+
     /// Wraps a loaded data plane.
     pub fn new(dp: Dataplane, resolver: Resolver) -> Self {
         Self {
@@ -162,10 +170,8 @@ impl Plane {
                 }
                 Change::TimeoutsChanged(_) => self.apply_timeouts(table),
                 Change::CountersZeroed { .. } => {}
-                Change::SyncDaemonStarted(state) => {
-                    tracing::warn!(?state, "connection sync is not implemented yet: daemon state recorded only");
-                }
-                Change::SyncDaemonStopped(_) => {}
+                // Run by the director's sync daemons (`crate::sync`), not the data plane.
+                Change::SyncDaemonStarted(_) | Change::SyncDaemonStopped(_) => {}
             }
         }
         for id in touched {

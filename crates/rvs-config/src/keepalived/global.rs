@@ -371,9 +371,7 @@ fn sync_daemon(n: &Node, ctx: &mut Ctx) -> Option<SyncDaemonSpec> {
                 None
             }
         };
-        if ok.is_none() {
-            return None;
-        }
+        ok?;
         i += 2;
     }
     Some(spec)

@@ -38,6 +38,9 @@ pub struct Link {
     pub arp: bool,
     /// Whether it is administratively up.
     pub up: bool,
+    /// Whether it has a carrier (`IFF_LOWER_UP`): a pulled cable, or a veth whose peer is
+    /// down, reads false while `up` stays true.
+    pub carrier: bool,
 }
 
 /// An address on an interface, held by [`Netlink::claim`] until [`Netlink::release`].
@@ -136,6 +139,7 @@ impl Netlink {
             mac,
             arp: mac.is_some() && !flags.contains(LinkFlags::Noarp),
             up: flags.contains(LinkFlags::Up),
+            carrier: flags.contains(LinkFlags::LowerUp),
         })
     }
 
@@ -256,6 +260,26 @@ impl Netlink {
             if let (Some(addr), false) = (local, marked) {
                 return Ok(Some(addr));
             }
+        }
+    }
+
+    /// Removes `address` from `link` if an rvsd left it there (it carries rvs's mark): a
+    /// floating address found at start-up belongs to an earlier run that did not stop cleanly,
+    /// and must not be held by a director that is not master. Returns whether it was there.
+    pub async fn remove_leftover(&self, link: &Link, address: InterfaceAddress) -> Result<bool, AddressError> {
+        match self.found_on(link, address).await {
+            Ok(Some(found)) if found.marked => {
+                let claim = Claim {
+                    address,
+                    ifindex: link.index,
+                    interface: link.name.clone(),
+                    label: None,
+                    ours: true,
+                };
+                Ok(self.release(claim).await? == Released::Removed)
+            }
+            Ok(_) | Err(AddressError::InUseElsewhere { .. } | AddressError::OtherPrefix { .. }) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn links_without_arp_cannot_be_announced_on() {
         let Ok(socket) = GarpSocket::open() else { return };
-        let link = Link { index: 1, name: "tun0".into(), mac: None, arp: false, up: true };
+        let link = Link { index: 1, name: "tun0".into(), mac: None, arp: false, up: true, carrier: true };
         let err = Announcer::new(socket, &link, vec![Ipv4Addr::new(10, 0, 0, 254)]).unwrap_err();
         assert!(err.to_string().contains("tun0"), "{err}");
         let Ok(socket) = GarpSocket::open() else { return };
