@@ -15,7 +15,7 @@ fi
 
 # Debian packages rvs needs to build and to run its lab and tests.
 PACKAGES=(clang-19 llvm-19 libbpf-dev linux-libc-dev gcc libc6-dev make pkg-config
-          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3)
+          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3 keepalived)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,6 +40,7 @@ pub mod realserver;
 pub mod rvsd;
 pub mod solo;
 pub mod transcript;
+pub mod vrrp_pair;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, ExitStatus};

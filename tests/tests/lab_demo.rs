@@ -147,14 +147,76 @@ fn rvs_lab_demo_nat_answers_through_the_director_and_counts_the_replies() {
     assert!(stdout.contains(&format!("lab {prefix} removed: 6 namespaces")), "{shown}");
 }
 
-/// Removes what `rvs lab` keeps under `/run/rvs` for a prefix, should the demo fail midway.
+/// `rvs lab up ha` leaves two directors running, each rvsd with its own socket, pins and
+/// config file; `rvs lab down` removes both. (The fail-over itself is the HA suite's.)
+#[test]
+fn rvs_lab_up_ha_runs_two_directors_and_down_removes_both() {
+    if !root_or_skip("rvs_lab_up_ha_runs_two_directors_and_down_removes_both") {
+        return;
+    }
+    let prefix = lab_prefix();
+    let _cleanup = PrefixGuard(prefix.clone());
+    let _files = DemoFiles(prefix.clone());
+    let mut command = Command::new(binary("rvs"));
+    command.args(["lab", "up", "ha", "--prefix", &prefix]);
+    let (status, stdout, stderr) =
+        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab up ha: {e:#}"));
+    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(status.success(), "rvs lab up ha: {status}\n{shown}");
+    for director in ["primary", "backup"] {
+        let socket = format!("/run/rvs/{prefix}-{director}.sock");
+        let line = format!(
+            "{director}: rvsd --interface eth0 --interface eth1 --socket {socket} --instance {prefix}-{director} --config /run/rvs/{prefix}/{director}.conf"
+        );
+        assert!(stdout.contains(&line), "no {line:?}\n{shown}");
+        let config = std::fs::read_to_string(format!("/run/rvs/{prefix}/{director}.conf"))
+            .unwrap_or_else(|e| panic!("{director}'s config: {e}\n{shown}"));
+        assert!(config.contains(&format!("router_id {director}")), "{config}");
+        // Both directors carry the seed's service, read from their config files.
+        let out = Command::new(binary("rvsadm"))
+            .arg("-Ln")
+            .env("RVS_SOCKET", &socket)
+            .output()
+            .unwrap_or_else(|e| panic!("rvsadm: {e}"));
+        let listing = String::from_utf8_lossy(&out.stdout);
+        for row in ["TCP  192.168.1.250:80 rr", "-> 10.0.0.100:80", "-> 10.0.0.200:80"] {
+            assert!(listing.contains(row), "{director}: no {row:?} in\n{listing}\n{shown}");
+        }
+    }
+
+    let mut command = Command::new(binary("rvs"));
+    command.args(["lab", "down", "--prefix", &prefix]);
+    let (status, stdout, stderr) =
+        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab down: {e:#}"));
+    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(status.success(), "rvs lab down: {status}\n{shown}");
+    assert!(stdout.contains(&format!("lab {prefix} removed: 7 namespaces")), "{shown}");
+    let left: Vec<String> = rvs_lab::list_netns()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("{prefix}-")))
+        .collect();
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+    for director in ["primary", "backup"] {
+        let pins = Path::new(rvs_lab::BPF_PIN_ROOT).join(format!("{prefix}-{director}"));
+        assert!(!pins.exists(), "{} left behind", pins.display());
+        let socket = format!("/run/rvs/{prefix}-{director}.sock");
+        assert!(!Path::new(&socket).exists(), "{socket} left behind");
+    }
+    assert!(!Path::new(&format!("/run/rvs/{prefix}")).exists(), "/run/rvs/{prefix} left behind");
+}
+
+/// Removes what `rvs lab` keeps under `/run/rvs` for a prefix (one director's socket, or the
+/// two of an HA lab), should the demo fail midway.
 struct DemoFiles(String);
 
 impl Drop for DemoFiles {
     fn drop(&mut self) {
-        let socket = format!("/run/rvs/{}.sock", self.0);
-        let _ = std::fs::remove_file(format!("{socket}.lock"));
-        let _ = std::fs::remove_file(socket);
+        for name in [self.0.clone(), format!("{}-primary", self.0), format!("{}-backup", self.0)] {
+            let socket = format!("/run/rvs/{name}.sock");
+            let _ = std::fs::remove_file(format!("{socket}.lock"));
+            let _ = std::fs::remove_file(socket);
+        }
         let _ = std::fs::remove_dir_all(format!("/run/rvs/{}", self.0));
     }
 }

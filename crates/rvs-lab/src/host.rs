@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::addr::{Ipv4Cidr, MacAddr};
 use crate::error::{LabError, Result};
-use crate::ip::{ip, parse_link_mac};
+use crate::ip::{ip, parse_ipv4_addrs, parse_link_mac};
 use crate::names::{HostName, IfName};
 use crate::netns::{open_netns, run_in_netns};
 use crate::process::Process;
@@ -105,6 +105,17 @@ impl Host {
     pub fn set_default_gateway(&self, via: Ipv4Addr) -> Result<()> {
         self.ip(&["route", "replace", "default", "via", &via.to_string()])
             .map(drop)
+    }
+
+    /// The IPv4 addresses of this host (`ip -4 addr`), each with its interface.
+    pub fn ipv4_addrs(&self) -> Result<Vec<(String, Ipv4Cidr)>> {
+        Ok(parse_ipv4_addrs(&self.ip(&["-4", "-o", "addr", "show"])?))
+    }
+
+    /// Whether this host holds `addr` (with any prefix length) on any interface: a VIP that
+    /// VRRP adds to whichever director is master.
+    pub fn has_ipv4(&self, addr: Ipv4Addr) -> Result<bool> {
+        Ok(self.ipv4_addrs()?.iter().any(|(_, cidr)| cidr.addr() == addr))
     }
 
     /// The hardware address of interface `ifname`.

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::addr::MacAddr;
+use crate::addr::{Ipv4Cidr, MacAddr};
 use crate::error::Result;
 use crate::run::run_with_timeout;
 
@@ -29,6 +29,22 @@ pub(crate) fn parse_link_mac(line: &str) -> Option<MacAddr> {
     None
 }
 
+/// The interface and IPv4 address of each line of `ip -4 -o addr show` output
+/// (`2: eth0    inet 192.168.1.10/24 brd ... scope global eth0\ ...`). An address on an
+/// alias label (`eth0:1`) is on the interface named before the colon.
+pub(crate) fn parse_ipv4_addrs(text: &str) -> Vec<(String, Ipv4Cidr)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let _index = words.next()?;
+            let ifname = words.next()?.split('@').next()?.to_owned();
+            (words.next()? == "inet").then_some(())?;
+            let addr = words.next()?.parse().ok()?;
+            Some((ifname, addr))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +60,22 @@ mod tests {
         assert_eq!(parse_link_mac(lo), Some(MacAddr([0; 6])));
         assert_eq!(parse_link_mac("3: tun0: <POINTOPOINT> link/none "), None);
         assert_eq!(parse_link_mac(""), None);
+    }
+
+    #[test]
+    fn ipv4_addresses_are_read_from_addr_lines() {
+        let text = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n\
+                    2: eth0    inet 192.168.1.10/24 scope global eth0\\       valid_lft forever\n\
+                    2: eth0    inet 192.168.1.250/24 scope global secondary eth0\\       valid_lft forever\n\
+                    3: eth1    inet6 fe80::1/64 scope link\n\
+                    garbage\n";
+        let addrs = parse_ipv4_addrs(text);
+        let want: Vec<(String, Ipv4Cidr)> = [("lo", "127.0.0.1/8"), ("eth0", "192.168.1.10/24"), ("eth0", "192.168.1.250/24")]
+            .iter()
+            .map(|(i, a)| ((*i).to_owned(), a.parse().unwrap()))
+            .collect();
+        assert_eq!(addrs, want);
+        assert!(parse_ipv4_addrs("").is_empty());
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl Lab {
         let switch = Switch {
             host: Host::new(name.clone(), netns.clone(), self.log_dir.clone()),
             ports: std::sync::Arc::new(AtomicU32::new(0)),
+            plugged: std::sync::Arc::default(),
         };
         {
             let mut state = self.state();
@@ -232,6 +233,15 @@ impl Lab {
             .host
             .ip(&["link", "set", "dev", port.as_str(), "master", BRIDGE])?;
         switch.host.link_up(port.as_str())?;
+        switch
+            .plugged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Plugged {
+                netns: host.netns().to_owned(),
+                ifname: ifname.clone(),
+                port,
+            });
         host.link_up(ifname.as_str())
     }
 
@@ -306,6 +316,16 @@ fn quiet_switch_stack() -> Result<()> {
 pub struct Switch {
     host: Host,
     ports: std::sync::Arc<AtomicU32>,
+    /// What [`Lab::plug`] plugged in, to find a host's port again.
+    plugged: std::sync::Arc<Mutex<Vec<Plugged>>>,
+}
+
+/// One host interface plugged into a switch, and the bridge port it is plugged into.
+#[derive(Clone, Debug)]
+struct Plugged {
+    netns: String,
+    ifname: IfName,
+    port: IfName,
 }
 
 impl Switch {
@@ -323,5 +343,55 @@ impl Switch {
     /// frame crossing the switch.
     pub fn as_host(&self) -> &Host {
         &self.host
+    }
+
+    /// The bridge port (in the switch's namespace) that interface `ifname` of `host` is
+    /// plugged into, if [`Lab::plug`] plugged it here.
+    pub fn port_of(&self, host: &Host, ifname: &str) -> Option<String> {
+        self.plugged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|p| p.netns == host.netns() && p.ifname.as_str() == ifname)
+            .map(|p| p.port.as_str().to_owned())
+    }
+
+    fn port_or_err(&self, host: &Host, ifname: &str) -> Result<String> {
+        self.port_of(host, ifname).ok_or_else(|| {
+            LabError::Topology(format!(
+                "{}'s {ifname} is not plugged into switch {}",
+                host.name(),
+                self.name()
+            ))
+        })
+    }
+
+    /// Pulls the cable of `host`'s `ifname` at the switch: the bridge port goes down, so the
+    /// switch forwards nothing to or from it and the host sees its link lose carrier (as a
+    /// real NIC does when its cable is pulled). [`Switch::reconnect`] plugs it back.
+    pub fn disconnect(&self, host: &Host, ifname: &str) -> Result<()> {
+        let port = self.port_or_err(host, ifname)?;
+        self.host
+            .ip(&["link", "set", "dev", port.as_str(), "down"])
+            .map(drop)
+    }
+
+    /// Takes `host`'s `ifname` off the switch without the host noticing: the port leaves the
+    /// bridge but stays up, so the host keeps carrier and goes on sending into the void, as
+    /// a machine behind a dead switch or a broken far-end link does.
+    /// [`Switch::reconnect`] plugs it back.
+    pub fn isolate(&self, host: &Host, ifname: &str) -> Result<()> {
+        let port = self.port_or_err(host, ifname)?;
+        self.host
+            .ip(&["link", "set", "dev", port.as_str(), "nomaster"])
+            .map(drop)
+    }
+
+    /// Undoes [`Switch::disconnect`] or [`Switch::isolate`]: the port is in the bridge and up.
+    pub fn reconnect(&self, host: &Host, ifname: &str) -> Result<()> {
+        let port = self.port_or_err(host, ifname)?;
+        self.host
+            .ip(&["link", "set", "dev", port.as_str(), "master", BRIDGE])?;
+        self.host.link_up(port.as_str())
     }
 }

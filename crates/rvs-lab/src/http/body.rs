@@ -1,5 +1,5 @@
 //! The response bodies of the lab's HTTP server: a fixed text, a slow trickle that keeps a
-//! connection open, and a stream of patterned bytes.
+//! connection open, a stream of patterned bytes, and the same pattern paced over a duration.
 
 use std::convert::Infallible;
 use std::future::Future as _;
@@ -14,6 +14,8 @@ use tokio::time::{Instant, Sleep};
 const CHUNK: u64 = 64 * 1024;
 /// The byte `/hold` trickles once a second.
 pub const TRICKLE_BYTE: u8 = b'.';
+/// How often a `/stream` body releases its next share of bytes.
+pub const STREAM_TICK: Duration = Duration::from_millis(50);
 /// The period of the `/bytes` pattern: a prime, so that chunks sent out of order or
 /// repeated at power-of-two offsets do not hash the same.
 const PATTERN_PERIOD: u64 = 251;
@@ -56,6 +58,15 @@ pub(crate) enum LabBody {
     },
     /// `/bytes`: `len - sent` more bytes of the pattern.
     Pattern { sent: u64, len: u64 },
+    /// `/stream`: the pattern, `len` bytes in all, released evenly over `ticks` ticks of
+    /// [`STREAM_TICK`] from `start` (by tick `k`, `len * k / ticks` bytes may have gone).
+    Paced {
+        sent: u64,
+        len: u64,
+        ticks: u64,
+        start: Instant,
+        next: Pin<Box<Sleep>>,
+    },
 }
 
 impl LabBody {
@@ -76,12 +87,27 @@ impl LabBody {
         LabBody::Pattern { sent: 0, len }
     }
 
+    /// A `/stream` body: `seconds * rate` bytes of the pattern, a share every [`STREAM_TICK`],
+    /// the last one `seconds` from now. (`rate` is at most 2^30 and `seconds` at most 600 when
+    /// it comes from a request; the product saturates rather than wraps for other callers.)
+    pub(crate) fn paced(seconds: u64, rate: u64) -> Self {
+        let ticks_per_sec = (Duration::from_secs(1).as_millis() / STREAM_TICK.as_millis()) as u64;
+        let start = Instant::now();
+        LabBody::Paced {
+            sent: 0,
+            len: seconds.saturating_mul(rate),
+            ticks: seconds.saturating_mul(ticks_per_sec),
+            start,
+            next: Box::pin(tokio::time::sleep_until(start + STREAM_TICK)),
+        }
+    }
+
     /// The body's total length, which every variant knows up front.
     pub(crate) fn len(&self) -> u64 {
         match self {
             LabBody::Full(bytes) => bytes.as_ref().map_or(0, |b| b.len() as u64),
             LabBody::Hold { head, left, .. } => head.as_ref().map_or(0, |b| b.len() as u64) + left,
-            LabBody::Pattern { sent, len } => len - sent,
+            LabBody::Pattern { sent, len } | LabBody::Paced { sent, len, .. } => len - sent,
         }
     }
 }
@@ -123,6 +149,29 @@ impl Body for LabBody {
                 *sent += chunk;
                 Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
             }
+            LabBody::Paced { sent, len, ticks, start, next } => loop {
+                if *sent >= *len {
+                    return Poll::Ready(None);
+                }
+                let allowed = paced_allowance(*len, *ticks, start.elapsed());
+                if *sent < allowed {
+                    let chunk = (allowed - *sent).min(CHUNK);
+                    let mut buf = vec![0; usize::try_from(chunk).unwrap_or(0)];
+                    fill_pattern(*sent, &mut buf);
+                    *sent += chunk;
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))));
+                }
+                // Wait for the next tick boundary after now (a slow reader catches up at once:
+                // the allowance follows the clock, not the frames sent).
+                let elapsed_ticks = tick_count(start.elapsed());
+                let due = *start + STREAM_TICK * u32::try_from(elapsed_ticks + 1).unwrap_or(u32::MAX);
+                if next.deadline() != due {
+                    next.as_mut().reset(due);
+                }
+                if next.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            },
         }
     }
 
@@ -133,6 +182,22 @@ impl Body for LabBody {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.len())
     }
+}
+
+/// Whole [`STREAM_TICK`]s in `elapsed`.
+fn tick_count(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_nanos() / STREAM_TICK.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How many of a paced body's `len` bytes may have been sent `elapsed` after its start, when
+/// they are spread over `ticks` ticks: `len * k / ticks` after `k` ticks, all of them at the end.
+fn paced_allowance(len: u64, ticks: u64, elapsed: Duration) -> u64 {
+    let k = tick_count(elapsed);
+    if k >= ticks {
+        return len;
+    }
+    // Below 2^128: len < 2^64 and k < ticks < 2^64.
+    u64::try_from(u128::from(len) * u128::from(k) / u128::from(ticks)).unwrap_or(len)
 }
 
 #[cfg(test)]
@@ -178,6 +243,48 @@ mod tests {
         let (bytes, took) = collect(body).await;
         assert_eq!(bytes, b"webserver1\n...");
         assert_eq!(took, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_allowance_grows_evenly_and_ends_at_the_length() {
+        assert_eq!(paced_allowance(1000, 20, Duration::ZERO), 0);
+        assert_eq!(paced_allowance(1000, 20, Duration::from_millis(49)), 0);
+        assert_eq!(paced_allowance(1000, 20, Duration::from_millis(50)), 50);
+        assert_eq!(paced_allowance(1000, 20, Duration::from_millis(525)), 500);
+        assert_eq!(paced_allowance(1000, 20, Duration::from_secs(1)), 1000);
+        assert_eq!(paced_allowance(1000, 20, Duration::from_secs(99)), 1000);
+        // 7 bytes over 3 ticks: 2, 4, then all 7.
+        assert_eq!(paced_allowance(7, 3, STREAM_TICK), 2);
+        assert_eq!(paced_allowance(7, 3, STREAM_TICK * 2), 4);
+        assert_eq!(paced_allowance(7, 3, STREAM_TICK * 3), 7);
+        assert_eq!(paced_allowance(u64::MAX, u64::MAX, STREAM_TICK), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_bodies_send_exactly_seconds_times_rate_over_the_seconds() {
+        let body = LabBody::paced(3, 100_000);
+        assert_eq!(body.size_hint().exact(), Some(300_000));
+        let (bytes, took) = collect(body).await;
+        assert_eq!(bytes, pattern_bytes(0, 300_000));
+        assert_eq!(took, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_bodies_trickle_a_share_each_tick() {
+        let mut body = LabBody::paced(2, 4000);
+        let started = Instant::now();
+        let mut arrivals = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            let len = frame.unwrap().into_data().unwrap().len();
+            arrivals.push((started.elapsed(), len));
+        }
+        // 40 ticks of 200 bytes, one every 50 ms, nothing at once.
+        assert_eq!(arrivals.len(), 40);
+        for (k, (at, len)) in arrivals.iter().enumerate() {
+            assert_eq!((*at, *len), (STREAM_TICK * (k as u32 + 1), 200));
+        }
+        assert!(LabBody::paced(0, 4000).is_end_stream());
+        assert!(LabBody::paced(5, 0).is_end_stream());
     }
 
     #[tokio::test(start_paused = true)]

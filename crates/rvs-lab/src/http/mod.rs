@@ -3,7 +3,11 @@
 //! - `GET /` → `<name>\n`, what seed 000's `index.html` holds (`webserver1\n`);
 //! - `GET /hold?secs=N` → the name at once, then one `.` a second for N seconds: a connection
 //!   that stays open, for least-connection scheduling tests;
-//! - `GET /bytes?n=N` → N bytes of [`pattern_bytes`], for download and checksum tests.
+//! - `GET /bytes?n=N` → N bytes of [`pattern_bytes`], for download and checksum tests;
+//! - `GET /stream?seconds=N&rate=R` → `N * R` bytes of [`pattern_bytes`], a share every
+//!   [`STREAM_TICK`] so that the download lasts N seconds (defaults 10 s and 256 KiB/s, at
+//!   most [`MAX_STREAM_SECS`]): one long-lived connection, for fail-over tests, where a reset
+//!   or a stall shows as a short or failed download.
 //!
 //! Every body has a Content-Length. Keep-alive is off by default, so one request is one TCP
 //! connection and one scheduling decision of the director.
@@ -28,8 +32,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use body::{TRICKLE_BYTE, fill_pattern, pattern_byte, pattern_bytes};
-pub use routes::{MAX_BYTES, MAX_HOLD_SECS};
+pub use body::{STREAM_TICK, TRICKLE_BYTE, fill_pattern, pattern_byte, pattern_bytes};
+pub use routes::{
+    DEFAULT_STREAM_RATE, DEFAULT_STREAM_SECS, MAX_BYTES, MAX_HOLD_SECS, MAX_STREAM_RATE,
+    MAX_STREAM_SECS,
+};
 
 use crate::error::LabError;
 use crate::host::Host;
@@ -152,6 +159,7 @@ fn respond<B>(request: &Request<B>, name: &str) -> Response<LabBody> {
         Route::Index => (StatusCode::OK, LabBody::full(format!("{name}\n"))),
         Route::Hold { secs } => (StatusCode::OK, LabBody::hold(format!("{name}\n"), secs)),
         Route::Bytes { n } => (StatusCode::OK, LabBody::pattern(n)),
+        Route::Stream { seconds, rate } => (StatusCode::OK, LabBody::paced(seconds, rate)),
         Route::NotFound => (StatusCode::NOT_FOUND, LabBody::full("not found\n")),
         Route::BadRequest(why) => (StatusCode::BAD_REQUEST, LabBody::full(why)),
         Route::MethodNotAllowed => (
@@ -163,7 +171,7 @@ fn respond<B>(request: &Request<B>, name: &str) -> Response<LabBody> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    let content_type = if matches!(status, StatusCode::OK) && uri.path() == "/bytes" {
+    let content_type = if matches!(status, StatusCode::OK) && matches!(uri.path(), "/bytes" | "/stream") {
         "application/octet-stream"
     } else {
         "text/plain; charset=utf-8"
@@ -408,6 +416,55 @@ mod tests {
             "took {:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn stream_keeps_one_connection_open_for_its_seconds_and_sends_it_all() {
+        let server = local_server("w");
+        let started = Instant::now();
+        let (head, body) = get(server.local_addr(), "/stream?seconds=2&rate=50000");
+        let took = started.elapsed();
+        assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+        let lower = head.to_ascii_lowercase();
+        assert!(lower.contains("content-length: 100000"), "{head}");
+        assert!(lower.contains("content-type: application/octet-stream"), "{head}");
+        assert_eq!(body, pattern_bytes(0, 100_000));
+        assert!(
+            took >= Duration::from_millis(1950) && took < Duration::from_secs(5),
+            "took {took:?}"
+        );
+    }
+
+    #[test]
+    fn stream_trickles_from_the_start() {
+        let server = local_server("w");
+        let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let started = Instant::now();
+        stream
+            .write_all(b"GET /stream?seconds=3&rate=20000 HTTP/1.1\r\nHost: lab\r\n\r\n")
+            .unwrap();
+        // The first bytes of the body come within a few ticks, long before the end.
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !raw.windows(4).any(|w| w == b"\r\n\r\n") || raw.len() < 200 {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "closed early");
+            raw.extend_from_slice(&buf[..n]);
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "first bytes after {:?}", started.elapsed());
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        assert_eq!(raw.len() - split - 4, 60_000);
+        assert!(started.elapsed() >= Duration::from_millis(2950), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn stream_refuses_more_than_ten_minutes() {
+        let server = local_server("w");
+        let (head, body) = get(server.local_addr(), "/stream?seconds=601");
+        assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+        assert!(String::from_utf8_lossy(&body).contains("seconds"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod seed000;
 pub mod seed002;
+pub mod seed002_ha;
 pub mod seed004;
 
 use std::fmt;
@@ -9,6 +10,7 @@ use std::net::Ipv4Addr;
 
 pub use seed000::{DirectorVip, Seed000Dr};
 pub use seed002::{NatDirector, Seed002Nat};
+pub use seed002_ha::{Director, HaDirector, HaMode, Seed002Ha};
 pub use seed004::{Seed004Tun, TunLayout};
 
 use crate::addr::{Ipv4Cidr, MacAddr};

@@ -49,7 +49,7 @@ pub fn start_http_on(host: &Host, name: &str, port: u16, paths: &LabPaths) -> Re
 /// socket answers.
 pub fn start_rvsd(host: &Host, interfaces: &[&str], extra: &[&str], paths: &LabPaths) -> Result<u32> {
     let rvsd = sibling("rvsd");
-    let log = paths.logs.join("rvsd.log");
+    let log = paths.rvsd_log();
     let socket = paths.socket.to_string_lossy().into_owned();
     let mut args: Vec<&str> = Vec::new();
     for interface in interfaces {
@@ -58,7 +58,7 @@ pub fn start_rvsd(host: &Host, interfaces: &[&str], extra: &[&str], paths: &LabP
     args.extend(["--socket", &socket, "--instance", &paths.instance]);
     args.extend(extra);
     let pid = host.spawn_daemon(&rvsd.to_string_lossy(), args, &log)?;
-    std::fs::write(paths.logs.join("rvsd.pid"), pid.to_string()).context("writing rvsd's pid file")?;
+    std::fs::write(paths.rvsd_pid(), pid.to_string()).context("writing rvsd's pid file")?;
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if UnixStream::connect(&paths.socket).is_ok() {
@@ -66,10 +66,10 @@ pub fn start_rvsd(host: &Host, interfaces: &[&str], extra: &[&str], paths: &LabP
         }
         if !alive(pid) {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            bail!("rvsd exited during start-up:\n{text}");
+            bail!("{} exited during start-up:\n{text}", paths.daemon);
         }
         if Instant::now() > deadline {
-            bail!("rvsd did not open {} within {READY_TIMEOUT:?} (log: {})", socket, log.display());
+            bail!("{} did not open {} within {READY_TIMEOUT:?} (log: {})", paths.daemon, socket, log.display());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -77,17 +77,31 @@ pub fn start_rvsd(host: &Host, interfaces: &[&str], extra: &[&str], paths: &LabP
 
 /// Stops the lab's rvsd with SIGTERM so that it detaches and unpins cleanly; waits for it.
 pub fn stop_rvsd(paths: &LabPaths) {
-    let Ok(text) = std::fs::read_to_string(paths.logs.join("rvsd.pid")) else { return };
-    let Ok(pid) = text.trim().parse::<u32>() else { return };
-    if !alive(pid) || !is_rvsd(pid) {
-        return;
+    if let Some(pid) = terminate_rvsd(paths) {
+        wait_gone(pid, Duration::from_secs(5));
     }
+}
+
+/// Sends SIGTERM to the lab's rvsd, if it runs, and returns its pid without waiting.
+pub fn terminate_rvsd(paths: &LabPaths) -> Option<u32> {
+    let text = std::fs::read_to_string(paths.rvsd_pid()).ok()?;
+    let pid = text.trim().parse::<u32>().ok()?;
+    if !alive(pid) || !is_rvsd(pid) {
+        return None;
+    }
+    let raw = libc::pid_t::try_from(pid).ok()?;
     // SAFETY: kill with a pid we started and checked is still rvsd.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(5);
+    unsafe { libc::kill(raw, libc::SIGTERM) };
+    Some(pid)
+}
+
+/// Waits up to `timeout` for process `pid` to exit; whether it did.
+pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
     while alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    !alive(pid)
 }
 
 fn is_rvsd(pid: u32) -> bool {
