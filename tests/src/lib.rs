@@ -31,6 +31,7 @@
 
 pub mod bins;
 pub mod cluster;
+pub mod ha_cluster;
 pub mod health_lab;
 pub mod held;
 pub mod listing;

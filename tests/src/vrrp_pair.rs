@@ -157,7 +157,7 @@ impl VrrpPair {
         let start = Instant::now();
         let mut good = 0;
         loop {
-            if holds(&self.rvs_host) == rvs && holds(&self.peer_host) == !rvs {
+            if holds(&self.rvs_host) == rvs && holds(&self.peer_host) != rvs {
                 good += 1;
                 if good == 2 {
                     return start.elapsed();

@@ -83,6 +83,13 @@ impl Director {
         self.sync_commands = Some(commands);
     }
 
+    /// Ends the sync daemons' supervisor (see `sync::supervise`).
+    pub fn stop_sync_daemons(&self) {
+        if let Some(commands) = &self.sync_commands {
+            let _ = commands.send(SyncCommand::Shutdown);
+        }
+    }
+
     /// The connections the sync master announces this round (see `sync::codec::outgoing`).
     pub fn sync_outgoing(&mut self, now: u64, refresh_ns: u64) -> Vec<rvs_wire::ipvs_sync::ConnRepr<'static>> {
         crate::sync::codec::outgoing(&self.table, &self.plane, &mut self.sync_memory, now, refresh_ns)

@@ -110,7 +110,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     let (listener, metrics_listener) = match (listener, metrics_listener.transpose()) {
         (Ok(l), Ok(m)) => (l, m),
         (Err(e), _) | (_, Err(e)) => {
-            stop_task(sync_daemons).await;
+            stop_sync(&director, sync_daemons).await;
             let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
             director.into_inner().into_plane().dp.teardown();
             return Err(e);
@@ -123,7 +123,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
         Some(config) => match nat_router::NatRouter::start(&config, &args.interfaces).await {
             Ok(router) => Some(router),
             Err(e) => {
-                stop_task(sync_daemons).await;
+                stop_sync(&director, sync_daemons).await;
                 let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
                 director.into_inner().into_plane().dp.teardown();
                 return Err(e);
@@ -140,7 +140,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
                 if let Some(router) = nat_router {
                     let _ = router.stop().await;
                 }
-                stop_task(sync_daemons).await;
+                stop_sync(&director, sync_daemons).await;
                 let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
                 director.into_inner().into_plane().dp.teardown();
                 return Err(e.context(format!("the configuration file {}", path.display())));
@@ -157,7 +157,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
                 if let Some(router) = nat_router {
                     let _ = router.stop().await;
                 }
-                stop_task(sync_daemons).await;
+                stop_sync(&director, sync_daemons).await;
                 drop(config);
                 let director = Arc::try_unwrap(director).map_err(|_| anyhow::anyhow!("the director is shared"))?;
                 director.into_inner().into_plane().dp.teardown();
@@ -187,7 +187,7 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     chores.abort();
     let _ = server.await;
     let _ = chores.await;
-    stop_task(sync_daemons).await;
+    stop_sync(&director, sync_daemons).await;
     drop(config);
     if let Some(metrics) = metrics {
         metrics.abort();
@@ -240,9 +240,10 @@ impl Signals {
     }
 }
 
-async fn stop_task(task: tokio::task::JoinHandle<()>) {
-    task.abort();
-    let _ = task.await;
+/// Ends the sync daemons and waits until none holds the director.
+async fn stop_sync(director: &Mutex<Director>, supervisor: tokio::task::JoinHandle<()>) {
+    director.lock().await.stop_sync_daemons();
+    let _ = supervisor.await;
 }
 
 fn interface_index(name: &str) -> Option<u32> {

@@ -40,6 +40,8 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 pub enum SyncCommand {
     Start(SyncDaemonEntry),
     Stop(SyncState),
+    /// rvsd stops: end both daemons, then [`supervise`] returns.
+    Shutdown,
 }
 
 /// Runs the daemons the table asks for until the channel closes.
@@ -62,6 +64,7 @@ pub async fn supervise(mut commands: mpsc::UnboundedReceiver<SyncCommand>, direc
                     SyncState::Backup => tokio::spawn(run_backup(entry, director.clone())),
                 });
             }
+            SyncCommand::Shutdown => break,
             SyncCommand::Stop(state) => {
                 let slot = match state {
                     SyncState::Master => &mut master,
@@ -75,8 +78,10 @@ pub async fn supervise(mut commands: mpsc::UnboundedReceiver<SyncCommand>, direc
             }
         }
     }
+    // Awaited, so that no daemon holds the director any more when this returns.
     for task in [master, backup].into_iter().flatten() {
         task.abort();
+        let _ = task.await;
     }
 }
 
