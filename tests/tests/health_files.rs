@@ -62,6 +62,13 @@ fn seed_002_lvs_cf_routes_around_a_stopped_server_and_takes_it_back_after_reentr
     let (listing, _, ok) = lab.wait_for(Duration::from_secs(10), |r| r.len() == 2 && r.iter().all(|d| d.forward == "Masq" && d.weight == 1));
     assert!(ok, "both real servers, NAT, weight 1:\n{listing}\n{}", lab.rvsd.log());
     assert!(listing.contains("TCP  192.168.1.250:80 wlc"), "{listing}");
+    // The file's `backup_active = 1` is a VRRP instance: with no other director answering, this
+    // one takes the VIP over after 3 x keepalive (6 s) + skew; a backup does not forward before.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !lab.rvsd.log().contains("BACKUP -> MASTER") {
+        assert!(Instant::now() < deadline, "the lone director never became VRRP master:\n{}", lab.rvsd.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     lab.stop_server(Rs(1), 80);
     // timeout = 6 is nanny's interval and its connect timeout; the first failure takes it out.
