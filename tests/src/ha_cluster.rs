@@ -1,44 +1,19 @@
-//! Seed 002 with a primary and a backup director running rvsd with VRRPv3 (`advert_int 0.1`)
-//! and connection sync, real HTTP servers, a client running a long download and a loop of short
-//! requests through the VIP, and a watcher of who holds the VIP. Dropping it stops everything.
+//! Seed 002 with a primary and a backup director running rvsd with `rvs lab up ha`'s
+//! keepalived.conf (VRRPv3, `advert_int 0.1`, primary 150, backup 100, connection sync), real
+//! HTTP servers, a client running a long download and a loop of short requests through the VIP,
+//! and a watcher of who holds the VIP. Dropping it stops everything.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rvs_lab::topology::seed002_ha_conf::keepalived_conf;
 use rvs_lab::topology::{Director, HaMode, Seed002Ha};
 use rvs_lab::{HttpServer, Process};
 
+use crate::holders::HolderWatch;
 use crate::rvsd::{Rvsd, socket_path};
-
-/// The keepalived.conf each director reads: VRRPv3 every 100 ms, the primary at 150 and the
-/// backup at 100, both syncing connections (master and backup daemons at once).
-pub fn config(mode: HaMode, which: Director) -> String {
-    let (state, priority) = match which {
-        Director::Primary => ("MASTER", 150),
-        Director::Backup => ("BACKUP", 100),
-    };
-    let (sync_if, lb_kind) = match mode {
-        HaMode::Nat => ("eth1", "NAT"),
-        HaMode::Dr => ("eth0", "DR"),
-    };
-    let mut vips = String::new();
-    for (dev, cidr) in mode.floating_addrs() {
-        vips.push_str(&format!("        {cidr} dev {dev}\n"));
-    }
-    let mut reals = String::new();
-    for rs in mode.real_server_addrs() {
-        reals.push_str(&format!("    real_server {} 80 {{\n        weight 1\n        TCP_CHECK {{ connect_timeout 1 }}\n    }}\n", rs.addr()));
-    }
-    format!(
-        "global_defs {{\n    router_id {name}\n    lvs_sync_daemon {sync_if} VI_1\n}}\n\
-         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    \
-         version 3\n    advert_int 0.1\n    virtual_ipaddress {{\n{vips}    }}\n}}\n\
-         virtual_server 192.168.1.250 80 {{\n    delay_loop 2\n    lb_algo rr\n    lb_kind {lb_kind}\n    protocol TCP\n{reals}}}\n",
-        name = which.name()
-    )
-}
 
 /// One short request of the loop.
 #[derive(Debug, Clone)]
@@ -55,7 +30,7 @@ pub struct HaCluster {
     pub backup: Option<Rvsd>,
     _servers: Vec<HttpServer>,
     requests: Arc<Mutex<Vec<Request>>>,
-    holders: Arc<Mutex<Vec<(Instant, usize)>>>,
+    holders: Option<HolderWatch>,
     running: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
     dir: std::path::PathBuf,
@@ -82,7 +57,7 @@ impl HaCluster {
             backup: None,
             _servers: servers,
             requests: Arc::new(Mutex::new(Vec::new())),
-            holders: Arc::new(Mutex::new(Vec::new())),
+            holders: None,
             running: Arc::new(AtomicBool::new(true)),
             threads: Vec::new(),
             dir,
@@ -91,7 +66,8 @@ impl HaCluster {
         cluster.start_rvsd(Director::Primary);
         cluster.wait_holder(Director::Primary, Duration::from_secs(5));
         cluster.start_rvsd(Director::Backup);
-        cluster.watch_holders();
+        let hosts = Director::BOTH.iter().map(|d| cluster.seed.director(*d).host.clone()).collect();
+        cluster.holders = Some(HolderWatch::start(hosts, cluster.seed.vip));
         cluster
     }
 
@@ -106,7 +82,7 @@ impl HaCluster {
     pub fn start_rvsd(&mut self, which: Director) {
         let mode = self.seed.mode;
         let path = self.dir.join(format!("{}.conf", which.name()));
-        std::fs::write(&path, config(mode, which)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::write(&path, keepalived_conf(mode, which)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let instance = format!("{}-{}", self.prefix, which.name());
         let socket = socket_path(&instance);
         let path = path.to_string_lossy().into_owned();
@@ -166,21 +142,6 @@ impl HaCluster {
         }
     }
 
-    fn watch_holders(&mut self) {
-        let (holders, running) = (self.holders.clone(), self.running.clone());
-        let hosts: Vec<rvs_lab::Host> = Director::BOTH.iter().map(|d| self.seed.director(*d).host.clone()).collect();
-        let vip = self.seed.vip;
-        self.threads.push(std::thread::spawn(move || {
-            while running.load(Ordering::Relaxed) {
-                let n = hosts.iter().filter(|h| h.has_ipv4(vip).unwrap_or(false)).count();
-                if let Ok(mut h) = holders.lock() {
-                    h.push((Instant::now(), n));
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }));
-    }
-
     /// Starts the loop of short requests (one at a time, each at most 2 s).
     pub fn start_request_loop(&mut self) {
         let (requests, running) = (self.requests.clone(), self.running.clone());
@@ -234,18 +195,10 @@ impl HaCluster {
         );
     }
 
-    /// Checks the holder samples: never two holders for longer than `overlap` in a row.
+    /// Checks that the two directors never held the VIP together for longer than `overlap`.
     pub fn assert_no_split_brain(&self, overlap: Duration) {
-        let samples = self.holders.lock().map(|h| h.clone()).unwrap_or_default();
-        assert!(samples.len() > 10, "{} samples", samples.len());
-        let mut since = None;
-        for (at, n) in samples {
-            match (n > 1, since) {
-                (true, None) => since = Some(at),
-                (true, Some(t)) => assert!(at - t <= overlap, "both directors held the VIP for {:?}", at - t),
-                (false, _) => since = None,
-            }
-        }
+        let holders = self.holders.as_ref().unwrap_or_else(|| panic!("the holders are watched from start()"));
+        holders.assert_no_split_brain(overlap);
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod seed000;
 pub mod seed002;
 pub mod seed002_ha;
+pub mod seed002_ha_conf;
 pub mod seed004;
 
 use std::fmt;

@@ -20,9 +20,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use rvs_lab::Host;
 use rvs_lab::http::DEFAULT_STREAM_RATE;
 use rvs_lab::topology::seed002::NAT_ROUTER;
+use rvs_lab::topology::seed002_ha_conf as ha_config;
 use rvs_lab::topology::{Director, HaMode, Seed002Ha};
 
-use super::{LabPaths, daemons, ha_config};
+use super::{LabPaths, daemons};
 use crate::tools::rvsadm;
 
 /// How long VRRP may take to elect a master (at an advert interval of 0.1 s it takes 0.4 s).
