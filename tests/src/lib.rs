@@ -33,6 +33,7 @@ pub mod bins;
 pub mod cluster;
 pub mod ha_cluster;
 pub mod health_lab;
+pub mod holders;
 pub mod held;
 pub mod listing;
 pub mod names;

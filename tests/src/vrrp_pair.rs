@@ -1,18 +1,18 @@
-//! Two routers on one switch for VRRP tests: rvsd on `rvs` (10.77.0.1), and on `peer`
-//! (10.77.0.2) either a second rvsd or Debian's keepalived. A watcher samples which of them holds
-//! the VIP every 10 ms, so that a test can check there was never more than one master.
+//! Two routers on one switch for VRRP tests: rvsd on `rvs` (10.77.0.1), and Debian's keepalived
+//! on `peer` (10.77.0.2). A [`HolderWatch`] samples which of them holds the VIP every 10 ms, so
+//! that a test can check there was never more than one master.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rvs_lab::{Host, Lab, Process};
 
+use crate::holders::HolderWatch;
 use crate::rvsd::{Rvsd, socket_path};
 
 /// The address both instances float.
-pub const VIP: &str = "10.77.0.250";
+pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 250);
 /// Where keepalived is on Debian.
 pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
 
@@ -24,24 +24,13 @@ pub fn instance(version: u8, priority: u8, advert_int: &str, extra: &str) -> Str
     )
 }
 
-/// A sample of who held the VIP.
-#[derive(Debug, Clone, Copy)]
-pub struct Sample {
-    pub at: Instant,
-    pub rvs: bool,
-    pub peer: bool,
-}
-
 /// The two routers.
 pub struct VrrpPair {
     pub rvs_host: Host,
     pub peer_host: Host,
     pub rvsd: Option<Rvsd>,
     pub keepalived: Option<Process>,
-    pub peer_rvsd: Option<Rvsd>,
-    samples: Arc<Mutex<Vec<Sample>>>,
-    watching: Arc<AtomicBool>,
-    watcher: Option<std::thread::JoinHandle<()>>,
+    watch: HolderWatch,
     dir: PathBuf,
     prefix: String,
     /// Declared last: dropped after the processes above.
@@ -49,9 +38,7 @@ pub struct VrrpPair {
 }
 
 fn holds(host: &Host) -> bool {
-    host.run("ip", ["-4", "-o", "addr", "show", "dev", "eth0"], Duration::from_secs(5))
-        .map(|o| o.stdout.contains(&format!(" {VIP}/")))
-        .unwrap_or(false)
+    host.has_ipv4(VIP).unwrap_or(false)
 }
 
 impl VrrpPair {
@@ -69,30 +56,13 @@ impl VrrpPair {
         }
         let dir = std::env::temp_dir().join(format!("rvs-e2e-{prefix}"));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let watching = Arc::new(AtomicBool::new(true));
-        let watcher = {
-            let (samples, watching) = (samples.clone(), watching.clone());
-            let (a, b) = (rvs_host.clone(), peer_host.clone());
-            std::thread::spawn(move || {
-                while watching.load(Ordering::Relaxed) {
-                    let sample = Sample { at: Instant::now(), rvs: holds(&a), peer: holds(&b) };
-                    if let Ok(mut s) = samples.lock() {
-                        s.push(sample);
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            })
-        };
+        let watch = HolderWatch::start(vec![rvs_host.clone(), peer_host.clone()], VIP);
         VrrpPair {
             rvs_host,
             peer_host,
             rvsd: None,
             keepalived: None,
-            peer_rvsd: None,
-            samples,
-            watching,
-            watcher: Some(watcher),
+            watch,
             dir,
             prefix,
             _lab: lab,
@@ -176,36 +146,17 @@ impl VrrpPair {
         }
     }
 
-    /// Checks the samples: two holders at once only while one hands over to the other, never
-    /// for longer than `overlap`. Returns the longest overlap seen.
+    /// Checks that both never held the VIP for longer than `overlap` in a row; returns the
+    /// longest time they did.
     pub fn assert_no_split_brain(&self, overlap: Duration) -> Duration {
-        let samples = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
-        assert!(samples.len() > 10, "the watcher took {} samples", samples.len());
-        let mut longest = Duration::ZERO;
-        let mut since: Option<Instant> = None;
-        for s in &samples {
-            match (s.rvs && s.peer, since) {
-                (true, None) => since = Some(s.at),
-                (true, Some(t)) => longest = longest.max(s.at - t),
-                (false, _) => since = None,
-            }
-        }
-        assert!(longest <= overlap, "both routers held the VIP for {longest:?} (more than {overlap:?})");
-        longest
+        self.watch.assert_no_split_brain(overlap)
     }
 }
 
 impl Drop for VrrpPair {
     fn drop(&mut self) {
-        self.watching.store(false, Ordering::Relaxed);
-        if let Some(w) = self.watcher.take() {
-            let _ = w.join();
-        }
         self.stop_keepalived();
         if let Some(mut rvsd) = self.rvsd.take() {
-            let _ = rvsd.stop();
-        }
-        if let Some(mut rvsd) = self.peer_rvsd.take() {
             let _ = rvsd.stop();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
