@@ -145,6 +145,19 @@ static __always_inline int sync_lost(struct RvsConnKey *key, long err, __u32 sta
 	return r;
 }
 
+/* What a new entry takes from the received one and its destination slot, connection or
+ * template alike (the real server's port differs, and is the caller's). */
+static __always_inline void sync_fill(struct RvsConn *c, const struct RvsSyncEntry *e, struct RvsDest *d,
+				      __u64 now)
+{
+	c->last_seen_ns = now;
+	c->state = e->state;
+	c->dest = e->dest;
+	c->dest_gen = e->dest_gen;
+	c->daddr = d->addr;
+	c->fwd = READ_ONCE(d->fwd);
+}
+
 /* A new connection, built as conn_fill and rvs_director build it and accounted as conn_create
  * accounts it; a controlled one whose template is not here is installed uncontrolled. */
 SYNC_STEP int sync_conn(struct RvsSyncEntry *e_in, __u64 now)
@@ -163,12 +176,7 @@ SYNC_STEP int sync_conn(struct RvsSyncEntry *e_in, __u64 now)
 	d = sync_dest(&e);
 	if (!d)
 		return SYNC_NO_DEST;
-	fresh.last_seen_ns = now;
-	fresh.state = e.state;
-	fresh.dest = e.dest;
-	fresh.dest_gen = e.dest_gen;
-	fresh.fwd = READ_ONCE(d->fwd);
-	fresh.daddr = d->addr;
+	sync_fill(&fresh, &e, d, now);
 	fresh.dport = d->port ? d->port : e.key.dport;
 	if (e.flags & RVS_CONN_F_CONTROLLED) {
 		fresh.flags = e.flags & (RVS_CONN_F_CONTROLLED | RVS_CONN_F_FWMARK);
@@ -222,13 +230,8 @@ SYNC_STEP int sync_template(struct RvsSyncEntry *e_in, __u64 now)
 	d = sync_dest(&e);
 	if (!d)
 		return SYNC_NO_DEST;
-	fresh.last_seen_ns = now;
-	fresh.state = e.state;
-	fresh.dest = e.dest;
-	fresh.dest_gen = e.dest_gen;
-	fresh.daddr = d->addr;
+	sync_fill(&fresh, &e, d, now);
 	fresh.dport = e.key.dport ? d->port : 0;
-	fresh.fwd = READ_ONCE(d->fwd);
 	err = conn_insert(&e.key, &fresh);
 	if (err == 0) {
 		dest_persist_add(e.dest, e.dest_gen, 1);
