@@ -85,16 +85,25 @@ pub async fn supervise(mut commands: mpsc::UnboundedReceiver<SyncCommand>, direc
     }
 }
 
-async fn run_master(entry: SyncDaemonEntry, director: Arc<Mutex<Director>>) {
-    let socket = loop {
-        match socket::master(&entry).await {
-            Ok(socket) => break socket,
+/// The daemon's socket, tried again every second until it opens (an interface may come later).
+async fn open<'a, F, Fut>(entry: &'a SyncDaemonEntry, open: F) -> tokio::net::UdpSocket
+where
+    F: Fn(&'a SyncDaemonEntry) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<tokio::net::UdpSocket>>,
+{
+    loop {
+        match open(entry).await {
+            Ok(socket) => return socket,
             Err(e) => {
-                tracing::error!(interface = %entry.ifname.as_str(), error = %e, "sync master cannot open its socket; retrying");
+                tracing::error!(state = ?entry.state, interface = %entry.ifname.as_str(), error = %e, "sync daemon cannot open its socket; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    };
+    }
+}
+
+async fn run_master(entry: SyncDaemonEntry, director: Arc<Mutex<Director>>) {
+    let socket = open(&entry, socket::master).await;
     let to = std::net::SocketAddr::new(entry.mcast_group, entry.mcast_port);
     let maxlen = usize::from(entry.sync_maxlen).clamp(64, 65_507);
     let mut buf = vec![0u8; maxlen];
@@ -130,15 +139,7 @@ async fn run_master(entry: SyncDaemonEntry, director: Arc<Mutex<Director>>) {
 }
 
 async fn run_backup(entry: SyncDaemonEntry, director: Arc<Mutex<Director>>) {
-    let socket = loop {
-        match socket::backup(&entry).await {
-            Ok(socket) => break socket,
-            Err(e) => {
-                tracing::error!(interface = %entry.ifname.as_str(), error = %e, "sync backup cannot open its socket; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    };
+    let socket = open(&entry, socket::backup).await;
     let mut buf = vec![0u8; 65_536];
     let mut malformed = 0u64;
     loop {
