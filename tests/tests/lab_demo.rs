@@ -32,6 +32,18 @@ fn connection_listing(stdout: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Runs `rvs <args>` (at most [`DEMO_TIMEOUT`]), asserts it succeeded, and returns its
+/// standard output and both outputs for messages.
+fn rvs_ok(args: &[&str]) -> (String, String) {
+    let line = format!("rvs {}", args.join(" "));
+    let mut command = Command::new(binary("rvs"));
+    command.args(args);
+    let (status, stdout, stderr) = run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("{line}: {e:#}"));
+    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(status.success(), "{line}: {status}\n{shown}");
+    (stdout, shown)
+}
+
 #[test]
 fn rvs_lab_demo_alternates_and_lists_connections() {
     if !root_or_skip("rvs_lab_demo_alternates_and_lists_connections") {
@@ -40,12 +52,7 @@ fn rvs_lab_demo_alternates_and_lists_connections() {
     let prefix = lab_prefix();
     let _cleanup = PrefixGuard(prefix.clone());
     let _files = DemoFiles(prefix.clone());
-    let mut command = Command::new(binary("rvs"));
-    command.args(["lab", "demo", "--prefix", &prefix]);
-    let (status, stdout, stderr) =
-        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab demo: {e:#}"));
-    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(status.success(), "rvs lab demo: {status}\n{shown}");
+    let (stdout, shown) = rvs_ok(&["lab", "demo", "--prefix", &prefix]);
 
     let answers = section(&stdout, CLIENT_LOOP);
     let want: Vec<&str> = (0..10)
@@ -113,12 +120,7 @@ fn rvs_lab_demo_nat_answers_through_the_director_and_counts_the_replies() {
     let prefix = lab_prefix();
     let _cleanup = PrefixGuard(prefix.clone());
     let _files = DemoFiles(prefix.clone());
-    let mut command = Command::new(binary("rvs"));
-    command.args(["lab", "demo", "nat", "--prefix", &prefix]);
-    let (status, stdout, stderr) =
-        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab demo nat: {e:#}"));
-    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(status.success(), "rvs lab demo nat: {status}\n{shown}");
+    let (stdout, shown) = rvs_ok(&["lab", "demo", "nat", "--prefix", &prefix]);
 
     // wlc with equal weights and no connections left open alternates, newest first.
     let answers = section(&stdout, "[client]$ for i in $(seq 10); do curl -s http://192.168.1.250/; done");
@@ -157,12 +159,7 @@ fn rvs_lab_up_ha_runs_two_directors_and_down_removes_both() {
     let prefix = lab_prefix();
     let _cleanup = PrefixGuard(prefix.clone());
     let _files = DemoFiles(prefix.clone());
-    let mut command = Command::new(binary("rvs"));
-    command.args(["lab", "up", "ha", "--prefix", &prefix]);
-    let (status, stdout, stderr) =
-        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab up ha: {e:#}"));
-    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(status.success(), "rvs lab up ha: {status}\n{shown}");
+    let (stdout, shown) = rvs_ok(&["lab", "up", "ha", "--prefix", &prefix]);
     for director in ["primary", "backup"] {
         let socket = format!("/run/rvs/{prefix}-{director}.sock");
         let line = format!(
@@ -184,12 +181,7 @@ fn rvs_lab_up_ha_runs_two_directors_and_down_removes_both() {
         }
     }
 
-    let mut command = Command::new(binary("rvs"));
-    command.args(["lab", "down", "--prefix", &prefix]);
-    let (status, stdout, stderr) =
-        run_captured(command, DEMO_TIMEOUT).unwrap_or_else(|e| panic!("rvs lab down: {e:#}"));
-    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(status.success(), "rvs lab down: {status}\n{shown}");
+    let (stdout, shown) = rvs_ok(&["lab", "down", "--prefix", &prefix]);
     assert!(stdout.contains(&format!("lab {prefix} removed: 7 namespaces")), "{shown}");
     let left: Vec<String> = rvs_lab::list_netns()
         .unwrap_or_else(|e| panic!("{e}"))
