@@ -254,6 +254,7 @@ fn nat_with_sorry_server_quorum_and_scripts() {
         notify_up: None,
         notify_down: None,
         slow_start: false,
+        enabled: true,
     });
 }
 

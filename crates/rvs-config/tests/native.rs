@@ -289,6 +289,7 @@ fn everything() -> Config {
         notify_up: script("/bin/up %s"),
         notify_down: Some(Script { argv: vec!["/bin/logger".into(), "down now".into()] }),
         slow_start: true,
+        enabled: false,
     };
     let plain_real = RealServer::new(DestSpec { weight: weight(0), ..dest("2001:db8::11", 8443, ForwardMethod::Masq) });
     let v6 = VirtualServer {
@@ -314,6 +315,7 @@ fn everything() -> Config {
         sorry_server_inhibit: true,
         alpha: true,
         omega: true,
+        enabled: false,
     };
     let mark = Fwmark::new(4_294_967_295).unwrap_or_else(|| panic!("mark"));
     let shared_checks = vec![checks[0].clone(), checks[5].clone()];
@@ -425,7 +427,7 @@ fn broken_files_say_where_and_what() {
         (
             format!("{real}wieght = 3\n"),
             "rvs.toml:5:1: error: unknown field `wieght`\n  hint: valid keys here: `address`, `weight`, `forward`, \
-             `u_threshold`, `l_threshold`, `tunnel`, `inhibit_on_failure`, `notify_up`, `notify_down`, `slow_start`, \
+             `u_threshold`, `l_threshold`, `tunnel`, `inhibit_on_failure`, `notify_up`, `notify_down`, `slow_start`, `enabled`, \
              `check`"
                 .to_owned(),
         ),

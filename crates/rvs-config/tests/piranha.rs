@@ -112,6 +112,7 @@ fn virtual_server(service: ServiceSpec, reals: Vec<RealServer>) -> VirtualServer
         sorry_server_inhibit: false,
         alpha: true,
         omega: false,
+        enabled: true,
     }
 }
 

@@ -43,6 +43,17 @@ pub struct Config {
 }
 
 impl Config {
+    /// What is put in force: the enabled virtual servers with their enabled real servers. The
+    /// health monitor and the table only ever see this.
+    pub fn in_force(&self) -> Config {
+        let mut config = self.clone();
+        config.virtual_servers.retain(|vs| vs.enabled);
+        for vs in &mut config.virtual_servers {
+            vs.reals.retain(|r| r.enabled);
+        }
+        config
+    }
+
     /// The virtual server of a service key.
     pub fn virtual_server(&self, key: &ServiceKey) -> Option<&VirtualServer> {
         self.virtual_servers.iter().find(|vs| vs.service.key == *key)
@@ -91,6 +102,9 @@ pub struct VirtualServer {
     pub alpha: bool,
     /// `omega`: run notify_down / quorum_down when the service is removed or rvsd stops.
     pub omega: bool,
+    /// Whether the service is in force: a disabled one stays in the file (lvs.cf's `active =
+    /// 0`, TOML's `enabled = false`, the console's "disable") but is not in the table.
+    pub enabled: bool,
 }
 
 impl VirtualServer {
@@ -108,6 +122,7 @@ impl VirtualServer {
             sorry_server_inhibit: false,
             alpha: false,
             omega: false,
+            enabled: true,
         }
     }
 
@@ -131,12 +146,23 @@ pub struct RealServer {
     /// nanny's slow start: after coming back, the weight starts at `weight >> 5` (at least 1)
     /// and doubles every check interval up to the configured weight.
     pub slow_start: bool,
+    /// Whether the real server is in force: a disabled one stays in the file (lvs.cf's
+    /// `active = 0`, TOML's `enabled = false`) but is neither checked nor in the table.
+    pub enabled: bool,
 }
 
 impl RealServer {
     /// A real server without checks (always up), scripts, inhibit or slow start.
     pub fn new(dest: DestSpec) -> Self {
-        RealServer { dest, checks: Vec::new(), inhibit_on_failure: false, notify_up: None, notify_down: None, slow_start: false }
+        RealServer {
+            dest,
+            checks: Vec::new(),
+            inhibit_on_failure: false,
+            notify_up: None,
+            notify_down: None,
+            slow_start: false,
+            enabled: true,
+        }
     }
 
     /// The configured weight.

@@ -54,7 +54,7 @@ impl ConfigFile {
     pub async fn start(path: &Path, cli_marks: &[MarkRule], director: Arc<Mutex<Director>>) -> Result<ConfigFile> {
         let (config, _) = load(path)?;
         settings(&director, cli_marks, &config).await?;
-        let (monitor, updates) = Monitor::start(config.clone());
+        let (monitor, updates) = Monitor::start(config.in_force());
         let applier = tokio::spawn(apply_updates(updates, director.clone()));
         tracing::info!(file = %path.display(), virtual_servers = config.virtual_servers.len(), "configuration loaded");
         Ok(ConfigFile {
@@ -87,7 +87,7 @@ impl ConfigFile {
             real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
             warnings,
         };
-        self.monitor.replace(config)?;
+        self.monitor.replace(config.in_force())?;
         tracing::info!(file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration reloaded");
         Ok(report)
     }

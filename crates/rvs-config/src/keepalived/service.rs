@@ -215,6 +215,7 @@ impl<'a> Shared<'a> {
                 notify_up: r.notify_up.clone(),
                 notify_down: r.notify_down.clone(),
                 slow_start: false,
+                enabled: true,
             });
         }
         let sorry_server = d.sorry.as_ref().and_then(|s| {
@@ -245,6 +246,7 @@ impl<'a> Shared<'a> {
             sorry_server_inhibit: d.sorry_inhibit.is_some() && d.sorry.is_some(),
             alpha: self.alpha,
             omega: d.omega,
+            enabled: true,
         })
     }
 

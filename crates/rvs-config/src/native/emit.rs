@@ -141,6 +141,9 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
             w.line(name, "true".to_owned());
         }
     }
+    if !vs.enabled {
+        w.line("enabled", "false".to_owned());
+    }
     // Checks every real server has, written once.
     let shared = vs.reals.first().map(|r| &r.checks).filter(|c| !c.is_empty() && vs.reals.iter().all(|r| r.checks == **c));
     if let Some(checks) = shared {
@@ -164,6 +167,9 @@ fn real(w: &mut Writer, r: &RealServer, key: &ServiceKey, fwd: ForwardMethod, ow
         if flag {
             w.line(name, "true".to_owned());
         }
+    }
+    if !r.enabled {
+        w.line("enabled", "false".to_owned());
     }
     opt_script(w, "notify_up", r.notify_up.as_ref());
     opt_script(w, "notify_down", r.notify_down.as_ref());

@@ -96,6 +96,8 @@ struct RawVirtual {
     alpha: bool,
     #[serde(default)]
     omega: bool,
+    #[serde(default = "yes")]
+    enabled: bool,
     check: Option<Vec<Spanned<RawCheck>>>,
     #[serde(default)]
     real: Vec<Spanned<RawReal>>,
@@ -118,7 +120,14 @@ struct RawReal {
     notify_down: Option<ScriptValue>,
     #[serde(default)]
     slow_start: bool,
+    #[serde(default = "yes")]
+    enabled: bool,
     check: Option<Vec<Spanned<RawCheck>>>,
+}
+
+/// serde's default of `enabled`.
+fn yes() -> bool {
+    true
 }
 
 /// A sorry server written as a table.
@@ -459,6 +468,7 @@ fn virtual_server(v: RawVirtual, out: &mut Vec<Problem>) -> VirtualServer {
             notify_up: r.notify_up.map(|s| s.0),
             notify_down: r.notify_down.map(|s| s.0),
             slow_start: r.slow_start,
+            enabled: r.enabled,
         });
     }
     let sorry_server = v.sorry_server.map(|s| match s {
@@ -476,6 +486,7 @@ fn virtual_server(v: RawVirtual, out: &mut Vec<Problem>) -> VirtualServer {
         sorry_server_inhibit: v.sorry_server_inhibit,
         alpha: v.alpha,
         omega: v.omega,
+        enabled: v.enabled,
     }
 }
 
