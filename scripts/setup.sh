@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine to build and run rvs: system packages (clang-19 for the BPF
 # programs, libbpf headers, iproute2, curl, nftables, socat; dnsmasq and python3 as DNS and SMTP
-# peers of the health-check tests), a Rust toolchain if none is installed,
+# peers of the health-check tests; chromium and fonts for the web console's browser tests),
+# a Python venv with Playwright for those tests, a Rust toolchain if none is installed,
 # and a release build of the three binaries. Sourced by demo.sh and test.sh; needs root.
 set -euo pipefail
 
@@ -15,7 +16,11 @@ fi
 
 # Debian packages rvs needs to build and to run its lab and tests.
 PACKAGES=(clang-19 llvm-19 libbpf-dev linux-libc-dev gcc libc6-dev make pkg-config
-          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3 keepalived)
+          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3 keepalived
+          chromium python3-venv fonts-dejavu-core fonts-liberation)
+# (chromium: the browser tests drive Debian's build, as Playwright cannot download its own here;
+# the fonts are what it only recommends, which --no-install-recommends leaves out, and without
+# them screenshots show boxes instead of text. python3-venv: the Playwright venv below.)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +31,23 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Playwright for the browser tests (tests/src/browser.rs), pinned, in a venv of its own made
+# with Debian's interpreter by its full path: a pyenv or other python3 earlier on PATH must not
+# become the venv's base. Only the Python package: its `playwright install` would download a
+# browser build, and the tests use Debian's /usr/bin/chromium instead. Redone only when the venv
+# is missing or holds another version.
+PLAYWRIGHT_VERSION=1.64.1
+PLAYWRIGHT_VENV=/opt/rvs/playwright-venv
+if [ "$("$PLAYWRIGHT_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))' 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
+    echo "rvs: installing playwright $PLAYWRIGHT_VERSION into $PLAYWRIGHT_VENV"
+    rm -rf "$PLAYWRIGHT_VENV"
+    mkdir -p "$(dirname "$PLAYWRIGHT_VENV")"
+    /usr/bin/python3 -m venv "$PLAYWRIGHT_VENV"
+    "$PLAYWRIGHT_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+        "playwright==$PLAYWRIGHT_VERSION"
+fi
+export RVS_PLAYWRIGHT_PYTHON="$PLAYWRIGHT_VENV/bin/python"
 
 # Rust: rvs needs 1.95 or newer (aya 0.14, edition 2024).
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then

@@ -30,6 +30,7 @@
 //! in `/tmp/rvs-lab/<prefix>`.
 
 pub mod bins;
+pub mod browser;
 pub mod cluster;
 pub mod ha_cluster;
 pub mod health_lab;

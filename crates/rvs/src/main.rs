@@ -6,6 +6,7 @@ mod config;
 mod health;
 mod lab;
 mod mark;
+mod passwd;
 mod realserver;
 mod tools;
 
@@ -75,6 +76,19 @@ enum Command {
         #[command(subcommand)]
         command: config::ConfigCommand,
     },
+    /// Sets the password of a web console user (asked twice on the terminal, echo off); the
+    /// file is written atomically with mode 0600, other users' lines are kept.
+    Passwd {
+        /// The console's password file.
+        #[arg(long, default_value = rvs_console::auth::passwd::DEFAULT_PATH)]
+        file: std::path::PathBuf,
+        /// The user whose password is set (added if new).
+        #[arg(long, default_value = rvs_console::auth::passwd::DEFAULT_USER)]
+        user: String,
+        /// Reads the password from one line of standard input instead (for scripts).
+        #[arg(long)]
+        stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +153,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Config { command } => config::run(command),
         Command::Reload { socket } => health::reload(socket),
         Command::Health { socket } => health::health(socket),
+        Command::Passwd { file, user, stdin } => passwd::run(&file, &user, stdin),
         Command::Lab { command } => match command {
             LabCommand::Up { topology, prefix } => lab::up(topology, &prefix),
             LabCommand::Demo { topology, prefix } => lab::demo(topology, &prefix),

@@ -73,6 +73,27 @@ pub struct Args {
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<std::net::SocketAddr>,
 
+    /// Serve the web console at this address [default: 127.0.0.1:3636, and only once a password
+    /// is set with `rvs passwd`]. Given explicitly, rvsd refuses to start without a password.
+    #[arg(long, value_name = "ADDR:PORT", help_heading = "Web console")]
+    pub console: Option<std::net::SocketAddr>,
+
+    /// No web console, even with a password set.
+    #[arg(long, conflicts_with = "console", help_heading = "Web console")]
+    pub no_console: bool,
+
+    /// The console's password file, written by `rvs passwd`.
+    #[arg(long, value_name = "PATH", default_value = rvs_console::auth::passwd::DEFAULT_PATH, help_heading = "Web console")]
+    pub console_password_file: PathBuf,
+
+    /// Serve the console over HTTPS with this certificate chain (PEM); needs --console-tls-key.
+    #[arg(long, value_name = "PEM", requires = "console_tls_key", help_heading = "Web console")]
+    pub console_tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --console-tls-cert.
+    #[arg(long, value_name = "PEM", requires = "console_tls_cert", help_heading = "Web console")]
+    pub console_tls_key: Option<PathBuf>,
+
     /// NAT router: the address the real servers of NAT services use as their gateway, added on
     /// --nat-router-interface while rvsd runs and announced with gratuitous ARP (piranha's
     /// nat_router and nat_nmask).
@@ -130,7 +151,28 @@ impl fmt::Display for Seconds {
     }
 }
 
+/// Where the console listens when no --console is given.
+pub const DEFAULT_CONSOLE: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3636);
+
 impl Args {
+    /// The console to serve, if any: given explicitly, or the default once a password is set.
+    pub fn console(&self) -> Option<rvs_console::ConsoleConfig> {
+        if self.no_console {
+            return None;
+        }
+        let listen = match self.console {
+            Some(addr) => addr,
+            None if self.console_password_file.exists() => DEFAULT_CONSOLE,
+            None => return None,
+        };
+        Some(rvs_console::ConsoleConfig {
+            listen,
+            tls: self.console_tls_cert.clone().zip(self.console_tls_key.clone()),
+            password_file: self.console_password_file.clone(),
+        })
+    }
+
     /// The instance name in effect.
     pub fn instance(&self) -> String {
         if let Some(name) = &self.instance {

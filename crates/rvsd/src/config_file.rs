@@ -32,17 +32,20 @@ pub struct ConfigFile {
     reloading: Mutex<()>,
     /// The file as rvsd started with it: its VRRP instances run until rvsd stops.
     started: Config,
+    /// The file as last put in force (the console edits this one), and its format.
+    current: std::sync::Mutex<Config>,
+    format: rvs_config::Format,
 }
 
 /// Reads `path`, logging its warnings; the error lists every diagnostic.
-fn load(path: &Path) -> Result<(Config, Vec<String>)> {
+fn load(path: &Path) -> Result<(Config, Vec<String>, rvs_config::Format)> {
     match rvs_config::load(path) {
         Ok(loaded) => {
             let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
             for w in &warnings {
                 tracing::warn!("{w}");
             }
-            Ok((loaded.config, warnings))
+            Ok((loaded.config, warnings, loaded.format))
         }
         Err(e) => Err(anyhow!("{e}")),
     }
@@ -52,13 +55,15 @@ impl ConfigFile {
     /// Loads `path`, puts its settings in force and starts its checks. A file that does not load
     /// is refused with its diagnostics.
     pub async fn start(path: &Path, cli_marks: &[MarkRule], director: Arc<Mutex<Director>>) -> Result<ConfigFile> {
-        let (config, _) = load(path)?;
+        let (config, _, format) = load(path)?;
         settings(&director, cli_marks, &config).await?;
         let (monitor, updates) = Monitor::start(config.in_force());
         let applier = tokio::spawn(apply_updates(updates, director.clone()));
         tracing::info!(file = %path.display(), virtual_servers = config.virtual_servers.len(), "configuration loaded");
         Ok(ConfigFile {
             started: config.clone(),
+            current: std::sync::Mutex::new(config.clone()),
+            format,
             path: path.to_path_buf(),
             cli_marks: cli_marks.to_vec(),
             monitor,
@@ -71,7 +76,7 @@ impl ConfigFile {
     /// Reads the file again and puts it in force; on failure the running configuration stays.
     pub async fn reload(&self) -> Result<ReloadReport> {
         let _one_at_a_time = self.reloading.lock().await;
-        let (config, warnings) = load(&self.path).inspect_err(|e| {
+        let (config, warnings, _) = load(&self.path).inspect_err(|e| {
             tracing::error!(file = %self.path.display(), "reload refused, the running configuration stays:\n{e}");
         })?;
         settings(&self.director, &self.cli_marks, &config).await?;
@@ -88,6 +93,7 @@ impl ConfigFile {
             warnings,
         };
         self.monitor.replace(config.in_force())?;
+        self.set_current(config);
         tracing::info!(file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration reloaded");
         Ok(report)
     }
@@ -95,6 +101,87 @@ impl ConfigFile {
     /// The file as rvsd started with it.
     pub fn started(&self) -> &Config {
         &self.started
+    }
+
+    /// The file as last put in force.
+    pub fn current(&self) -> Config {
+        self.current.lock().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set_current(&self, config: Config) {
+        match self.current.lock() {
+            Ok(mut c) => *c = config,
+            Err(p) => *p.into_inner() = config,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn format(&self) -> rvs_config::Format {
+        self.format
+    }
+
+    /// Why the console may not rewrite this file, if it may not.
+    pub fn read_only_reason(&self) -> Option<String> {
+        (self.format != rvs_config::Format::Toml).then(|| {
+            format!(
+                "This director runs from {} ({}). The console does not rewrite keepalived.conf or lvs.cf: their comments, and the \
+                 settings rvs does not act on, would be lost. Convert it once with `rvs config convert {}` into a TOML file and start \
+                 rvsd with -f on that file to manage it here.",
+                self.path.display(),
+                self.format.name(),
+                self.path.display()
+            )
+        })
+    }
+
+    /// The console's change: `edit` applied to the configuration in force, validated as a
+    /// reload validates a file (by writing it as rvs's TOML and reading that back), put in force
+    /// through the same diff, then saved over the file (atomically, keeping its mode). Nothing
+    /// is applied or written if any step before fails.
+    pub async fn apply_edit(&self, edit: rvs_console::backend::Edit) -> Result<ReloadReport, rvs_console::backend::ApplyError> {
+        use rvs_console::backend::ApplyError;
+        let _one_at_a_time = self.reloading.lock().await;
+        if let Some(reason) = self.read_only_reason() {
+            return Err(ApplyError::ReadOnly(reason));
+        }
+        let mut config = self.current();
+        edit(&mut config).map_err(ApplyError::Edit)?;
+        let text = format!(
+            "# rvs configuration (TOML). The web console rewrites this file when a change is made there;\n\
+             # edit it by hand or in the console, then `rvs reload`.\n{}",
+            rvs_config::native::to_toml(&config)
+        );
+        let loaded = rvs_config::parse_str(&text, &self.path, rvs_config::Format::Toml)
+            .map_err(|e| ApplyError::Invalid(e.errors().map(|d| d.message.clone()).collect()))?;
+        if loaded.config != config {
+            return Err(ApplyError::Failed("the change cannot be written as rvs's TOML without loss; nothing was applied".to_owned()));
+        }
+        let temp = self.path.with_extension("console-new");
+        write_like(&temp, &self.path, text.as_bytes()).map_err(|e| ApplyError::Failed(format!("writing {}: {e}", temp.display())))?;
+        let applied = async {
+            settings(&self.director, &self.cli_marks, &config).await?;
+            self.monitor.replace(config.in_force()).map_err(anyhow::Error::from)
+        };
+        if let Err(e) = applied.await {
+            let _ = std::fs::remove_file(&temp);
+            return Err(ApplyError::Failed(format!("{e:#}")));
+        }
+        std::fs::rename(&temp, &self.path).map_err(|e| ApplyError::Failed(format!("in force, but not saved to {}: {e}", self.path.display())))?;
+        let mut warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        if config.vrrp != self.started.vrrp || config.vrrp_scripts != self.started.vrrp_scripts || config.sync_daemon != self.started.sync_daemon {
+            warnings.push("VRRP and sync changes take effect when rvsd restarts".to_owned());
+        }
+        let report = ReloadReport {
+            file: self.path.display().to_string(),
+            virtual_servers: config.virtual_servers.len(),
+            real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
+            warnings,
+        };
+        self.set_current(config);
+        Ok(report)
     }
 
     /// Every real server of the file, its checks, and its weight in the table.
@@ -117,6 +204,17 @@ impl ConfigFile {
         }
         self.monitor.stop().await;
     }
+}
+
+/// Writes `bytes` to `path` with the mode of `like` (0600 if it has none), synced to disk.
+fn write_like(path: &Path, like: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mode = std::fs::metadata(like).map_or(0o600, |m| m.permissions().mode() & 0o7777);
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The file's settings other than services: timeouts, then mark rules (the one that can be

@@ -52,6 +52,16 @@ impl Ha {
         Ok(Ha { routers, notifier })
     }
 
+    /// What each instance is doing, read when asked: its configuration and its live status.
+    pub fn watch(&self, config: &Config) -> HaWatch {
+        let instances = self
+            .routers
+            .iter()
+            .filter_map(|r| config.vrrp.iter().find(|i| i.name == r.name()).map(|i| (i.clone(), r.status_receiver())))
+            .collect();
+        HaWatch { instances }
+    }
+
     /// Stops every instance: a master advertises priority 0 (its backup takes over after the
     /// skew time only), then its addresses go.
     pub async fn stop(self) {
@@ -60,6 +70,32 @@ impl Ha {
         }
         // The last notify scripts are started before the notifier sees the channel close.
         let _ = self.notifier.await;
+    }
+}
+
+/// The running instances' status, for the console.
+#[derive(Clone, Default)]
+pub struct HaWatch {
+    instances: Vec<(VrrpInstance, tokio::sync::watch::Receiver<router::RouterStatus>)>,
+}
+
+impl HaWatch {
+    pub fn views(&self) -> Vec<rvs_console::backend::VrrpView> {
+        self.instances
+            .iter()
+            .map(|(instance, status)| {
+                let status = status.borrow().clone();
+                rvs_console::backend::VrrpView {
+                    instance: instance.name.clone(),
+                    interface: instance.interface.clone(),
+                    state: status.state.as_str().to_owned(),
+                    priority: status.priority,
+                    master: status.master,
+                    peers: instance.unicast_peer.clone(),
+                    addresses: instance.virtual_ipaddress.iter().map(|a| format!("{}/{}", a.addr, a.prefix)).collect(),
+                }
+            })
+            .collect()
     }
 }
 

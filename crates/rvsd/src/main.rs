@@ -4,6 +4,7 @@
 
 mod args;
 mod config_file;
+mod console;
 mod conns;
 mod counters;
 mod director;
@@ -166,12 +167,26 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
         },
         None => None,
     };
-    tracing::info!(socket = %claim.path().display(), instance, interfaces = ?args.interfaces, "rvsd ready");
+    // The console last, once there is something to show; one that cannot start (address taken,
+    // no password, bad certificate) stops rvsd through the usual way down.
+    let console = start_console(&args, &director, config.as_ref(), ha.as_ref()).await;
+    if console.is_ok() {
+        tracing::info!(socket = %claim.path().display(), instance, interfaces = ?args.interfaces, "rvsd ready");
+    }
 
     let server = tokio::spawn(server::serve(listener, director.clone(), config.clone()));
     let chores = tokio::spawn(housekeeping::run(director.clone()));
     let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone(), config.clone())));
-    let waited = signals.wait(config.as_deref()).await;
+    let waited = match console {
+        Ok(console) => {
+            let waited = signals.wait(config.as_deref()).await;
+            if let Some(console) = console {
+                console.stop().await;
+            }
+            waited
+        }
+        Err(e) => Err(e),
+    };
     tracing::info!("stopping");
     // VRRP first: the backup takes over at once (priority 0) while this director still forwards.
     if let Some(ha) = ha
@@ -205,6 +220,32 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     tracing::info!("stopped; programs detached and pins removed");
     waited?;
     released
+}
+
+/// Starts the web console if one is asked for (or a password is set); says so when it is off.
+async fn start_console(
+    args: &Args,
+    director: &Arc<Mutex<Director>>,
+    config: Option<&Arc<config_file::ConfigFile>>,
+    ha: Option<&ha::Ha>,
+) -> Result<Option<rvs_console::Console>> {
+    let Some(console) = args.console() else {
+        if !args.no_console {
+            tracing::info!(password_file = %args.console_password_file.display(), "web console off: no password set (rvs passwd sets one)");
+        }
+        return Ok(None);
+    };
+    let ha = match (ha, config) {
+        (Some(ha), Some(file)) => ha.watch(file.started()),
+        _ => ha::HaWatch::default(),
+    };
+    let facts = rvs_console::backend::Facts {
+        interfaces: args.interfaces.clone(),
+        nat_router: args.nat_router().map(|n| format!("{} on {}", n.address, n.device)),
+        instance: args.instance(),
+    };
+    let backend = Arc::new(console::RvsdBackend { director: director.clone(), config: config.cloned(), ha, facts });
+    rvs_console::start(console, backend).await.map(Some).context("the web console")
 }
 
 /// The signals rvsd handles: SIGTERM and SIGINT stop it, SIGHUP reloads the configuration file.

@@ -125,6 +125,11 @@ impl RouterHandle {
         self.status.borrow().clone()
     }
 
+    /// A receiver of its status that outlives this handle's borrow (for monitoring pages).
+    pub fn status_receiver(&self) -> watch::Receiver<RouterStatus> {
+        self.status.clone()
+    }
+
     /// Stops it: a master sends priority 0 (the backup takes over at once), then the
     /// addresses go.
     pub async fn stop(self) {

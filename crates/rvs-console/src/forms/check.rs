@@ -1,0 +1,153 @@
+//! The health check form of a virtual service: one check that every real server of the service
+//! runs (nanny checked each real server the same way): none, a TCP connect, an HTTP GET with
+//! its expected status, or piranha's send/expect; with its interval, timeout and retries.
+
+use std::time::Duration;
+
+use rvs_core::config::{Check, CheckKind, CheckTarget, CheckTiming, Config, ExpectPattern, HttpCheck, HttpVersion, StatusCodes, StatusRange, UrlCheck};
+
+use super::fields::{Errors, Fields, Reader, escape, unescape};
+use super::find_service;
+use crate::backend::Edit;
+
+/// The kinds offered, by the form's values.
+pub const KINDS: &[(&str, &str)] =
+    &[("none", "none (always up)"), ("tcp", "TCP connect"), ("http", "HTTP GET"), ("send_expect", "send / expect")];
+
+/// Reads the form: `None` for "no check".
+pub fn read(fields: &Fields) -> Result<Option<Check>, Errors> {
+    let mut r = Reader::new(fields);
+    let kind = r.choice("kind", &[("none", 0u8), ("tcp", 1), ("http", 2), ("send_expect", 3)]);
+    let interval = r.seconds("interval", 1.0, 3600.0, Duration::from_secs(6));
+    let timeout = r.seconds("timeout", 0.1, 600.0, Duration::from_secs(5));
+    let retry = r.number("retry", 0, 100, Some(1)).and_then(|n| u32::try_from(n).ok());
+    let kind = match kind {
+        Some(0) => return r.finish().map(|()| None),
+        Some(1) => Some(CheckKind::Tcp),
+        Some(2) => {
+            let path = fields.text("path");
+            if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                r.errors.add("path", "a path such as / or /health (no blanks)");
+            }
+            let status = r.number("status", 100, 599, Some(200)).and_then(|s| u16::try_from(s).ok());
+            status.map(|s| {
+                let status = if fields.text("status").is_empty() { StatusCodes::success() } else { StatusCodes(vec![StatusRange { first: s, last: s }]) };
+                CheckKind::Http(HttpCheck {
+                    urls: vec![UrlCheck { path: path.to_owned(), status, digest: None, regex: None, regex_no_match: false, virtualhost: None }],
+                    virtualhost: None,
+                    version: HttpVersion::Http10,
+                    tls: None,
+                })
+            })
+        }
+        Some(_) => {
+            let send = unescape(fields.raw("send")).map_err(|e| r.errors.add("send", e)).ok();
+            let expect = unescape(fields.raw("expect")).map_err(|e| r.errors.add("expect", e)).ok();
+            match (send, expect) {
+                (Some(send), Some(expect)) => {
+                    if send.is_empty() && expect.is_empty() {
+                        r.errors.add("send", "give a string to send, one to expect, or both (none at all is a TCP connect)");
+                    }
+                    let expect = if expect.is_empty() { ExpectPattern::Any } else { ExpectPattern::Prefix(expect) };
+                    Some(CheckKind::SendExpect { send, expect })
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    r.finish()?;
+    let (Some(kind), Some(interval), Some(timeout), Some(retry)) = (kind, interval, timeout, retry) else {
+        return Err(Errors::default());
+    };
+    let mut timing = CheckTiming::keepalived_default(&kind);
+    timing.delay_loop = interval;
+    timing.connect_timeout = timeout;
+    timing.retry = retry;
+    Ok(Some(Check { kind, timing, target: CheckTarget::default() }))
+}
+
+/// The form's values for a check, to draw it filled in.
+pub fn values(check: Option<&Check>) -> Vec<(&'static str, String)> {
+    let Some(check) = check else {
+        return vec![("kind", "none".into())];
+    };
+    let secs = |d: Duration| format!("{}", d.as_secs_f64());
+    let mut v = vec![
+        ("interval", secs(check.timing.delay_loop)),
+        ("timeout", secs(check.timing.connect_timeout)),
+        ("retry", check.timing.retry.to_string()),
+    ];
+    match &check.kind {
+        CheckKind::Tcp => v.push(("kind", "tcp".into())),
+        CheckKind::Http(h) => {
+            v.push(("kind", "http".into()));
+            if let Some(url) = h.urls.first() {
+                v.push(("path", url.path.clone()));
+                if url.status != StatusCodes::success()
+                    && let Some(first) = url.status.0.first()
+                {
+                    v.push(("status", first.first.to_string()));
+                }
+            }
+        }
+        CheckKind::SendExpect { send, expect } => {
+            v.push(("kind", "send_expect".into()));
+            v.push(("send", escape(send)));
+            if let ExpectPattern::Prefix(p) = expect {
+                v.push(("expect", escape(p)));
+            }
+        }
+        other => v.push(("kind", other.keyword().to_owned())),
+    }
+    v
+}
+
+/// Gives every real server of the service this check (or none).
+pub fn set(service: String, check: Option<Check>) -> Edit {
+    Box::new(move |config: &mut Config| {
+        let vs = find_service(config, &service)?;
+        for r in &mut vs.reals {
+            r.checks = check.iter().cloned().collect();
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        Fields::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn send_expect_as_piranha_writes_it() {
+        let f = fields(&[("kind", "send_expect"), ("send", "GET / HTTP/1.0\\r\\n\\r\\n"), ("expect", "HTTP"), ("interval", "2"), ("timeout", "1")]);
+        let check = read(&f).unwrap_or_else(|e| panic!("{e:?}")).unwrap_or_else(|| panic!("a check"));
+        assert_eq!(check.kind, CheckKind::SendExpect { send: b"GET / HTTP/1.0\r\n\r\n".to_vec(), expect: ExpectPattern::Prefix(b"HTTP".to_vec()) });
+        assert_eq!((check.timing.delay_loop, check.timing.connect_timeout), (Duration::from_secs(2), Duration::from_secs(1)));
+        let again: Vec<(String, String)> = values(Some(&check)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        assert_eq!(read(&Fields::new(again)).ok().flatten(), Some(check), "the drawn form reads back the same");
+    }
+
+    #[test]
+    fn http_with_and_without_status() {
+        let f = fields(&[("kind", "http"), ("path", "/health")]);
+        let Some(Check { kind: CheckKind::Http(h), .. }) = read(&f).ok().flatten() else { panic!("http") };
+        assert_eq!(h.urls[0].status, StatusCodes::success());
+        let f = fields(&[("kind", "http"), ("path", "health"), ("status", "700"), ("interval", "0")]);
+        let errors = read(&f).err().unwrap_or_default();
+        for field in ["path", "status", "interval"] {
+            assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn none_and_bad_escapes() {
+        assert_eq!(read(&fields(&[("kind", "none")])), Ok(None));
+        let errors = read(&fields(&[("kind", "send_expect"), ("send", "a\\q")])).err().unwrap_or_default();
+        assert!(errors.get("send").is_some());
+    }
+}

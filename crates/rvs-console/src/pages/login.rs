@@ -1,0 +1,111 @@
+//! Logging in and out. A wrong password is answered late, later each time from the same
+//! address (auth::throttle), and logged with the user name tried and the address, never the
+//! password.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Extension;
+use axum::extract::{Form, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+
+use super::{FormState, field, form_error, layout, respond};
+use crate::auth::passwd::{DEFAULT_USER, PasswordFile};
+use crate::auth::session;
+use crate::backend::Backend;
+use crate::forms::fields::Errors;
+use crate::server::{App, Peer, Session};
+
+fn login_page(status: StatusCode, state: &FormState) -> Response {
+    respond(
+        status,
+        layout(
+            "Log in",
+            None,
+            "",
+            html! {
+                form.login method="post" action="/login" {
+                    (form_error(state))
+                    (field(state, "user", "User", "text", ""))
+                    (field(state, "password", "Password", "password", ""))
+                    button type="submit" { "Log in" }
+                }
+                p.hint { "The password is set on the director with " code { "rvs passwd" } "." }
+            },
+        ),
+    )
+}
+
+
+pub async fn page<B: Backend>(State(_app): State<Arc<App<B>>>) -> Response {
+    login_page(StatusCode::OK, &FormState::new([("user", DEFAULT_USER.to_owned())]))
+}
+
+pub async fn submit<B: Backend>(
+    State(app): State<Arc<App<B>>>,
+    peer: Option<Extension<Peer>>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str()).to_owned();
+    let (user, password) = (get("user"), get("password"));
+    let ip = peer.map_or(std::net::IpAddr::from([0u8; 4]), |p| p.0.0.ip());
+    if let Err(wait) = app.throttle.lock().await.check(ip, Instant::now()) {
+        tracing::warn!(from = %ip, user = ?user, "console: login refused: too many failed logins from this address");
+        let mut state = FormState::new([("user", user)]);
+        state.errors.add("", format!("Too many failed logins from your address: try again in {} s.", wait.as_secs().max(1)));
+        let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, &state);
+        if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    let file = app.password_file.clone();
+    let (u, p) = (user.clone(), password);
+    // argon2 takes tens of milliseconds on purpose: off the async workers.
+    let verified = tokio::task::spawn_blocking(move || match PasswordFile::load(&file) {
+        Ok(f) => Ok(f.verify(&u, &p)),
+        Err(e) => Err(e.to_string()),
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match verified {
+        Ok(true) => {
+            app.throttle.lock().await.succeeded(ip);
+            let created = app.sessions.lock().await.create(&user, Instant::now());
+            match created {
+                Ok(new) => {
+                    tracing::info!(user = ?user, from = %ip, "console: logged in");
+                    let cookie = session::set_cookie(&new.token, app.secure);
+                    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+                }
+                Err(e) => {
+                    tracing::error!("console: {e}");
+                    super::super::server::refuse(StatusCode::INTERNAL_SERVER_ERROR, "no session could be made")
+                }
+            }
+        }
+        Ok(false) => {
+            let delay = app.throttle.lock().await.failed(ip, Instant::now());
+            tracing::warn!(user = ?user, from = %ip, delay_secs = delay.as_secs_f64(), "console: failed login");
+            tokio::time::sleep(delay).await;
+            let mut state = FormState::new([("user", user)]);
+            state.errors = Errors::default();
+            state.errors.add("", "Wrong user or password.");
+            login_page(StatusCode::UNAUTHORIZED, &state)
+        }
+        Err(e) => {
+            tracing::error!("console: login impossible: {e}");
+            let mut state = FormState::new([("user", user)]);
+            state.errors.add("", "The password file cannot be read: see rvsd's log.");
+            login_page(StatusCode::SERVICE_UNAVAILABLE, &state)
+        }
+    }
+}
+
+pub async fn logout<B: Backend>(State(app): State<Arc<App<B>>>, Extension(session): Extension<Session>) -> Response {
+    app.sessions.lock().await.remove(&session.token);
+    tracing::info!(user = ?session.view.user, "console: logged out");
+    ([(header::SET_COOKIE, session::clear_cookie(app.secure))], Redirect::to("/login")).into_response()
+}

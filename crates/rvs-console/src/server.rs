@@ -1,0 +1,298 @@
+//! The console's HTTP(S) server: the listener (TLS when given a certificate), the routes, and
+//! the guards every request passes: security headers on every answer, a session for everything
+//! but the login page and the static files, and a CSRF token on every change.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tower::ServiceExt;
+
+use crate::auth::passwd::PasswordFile;
+use crate::auth::session::{self, Limits, SessionView, Sessions};
+use crate::auth::throttle::LoginThrottle;
+use crate::backend::Backend;
+use crate::history::{self, History};
+use crate::{assets, pages};
+
+/// Largest form the console takes: its forms are a few hundred bytes.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// How the console is served.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Address and port; rvsd's default is 127.0.0.1:3636.
+    pub listen: SocketAddr,
+    /// Certificate chain and private key (PEM) for HTTPS; plain HTTP without.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The password file `rvs passwd` writes.
+    pub password_file: PathBuf,
+}
+
+/// What every request handler shares.
+pub struct App<B> {
+    pub backend: Arc<B>,
+    pub sessions: Mutex<Sessions>,
+    pub throttle: Mutex<LoginThrottle>,
+    pub history: Mutex<History>,
+    pub password_file: PathBuf,
+    /// Served over TLS: cookies are `Secure`.
+    pub secure: bool,
+}
+
+/// The session a request came with, put in its extensions by [`guard`].
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub view: SessionView,
+}
+
+/// The address a request came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// The running console.
+pub struct Console {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub local_addr: SocketAddr,
+}
+
+impl Console {
+    pub async fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+/// Binds the console's address and serves it. Refused (with the reason) if the address does not
+/// bind, the certificate does not load, or the password file is missing or readable by others.
+pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result<Console> {
+    PasswordFile::load(&config.password_file).with_context(|| "the console's password file (set one with `rvs passwd`)")?;
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding the console address {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+    let app = Arc::new(App {
+        backend,
+        sessions: Mutex::new(Sessions::new(Limits::default())),
+        throttle: Mutex::new(LoginThrottle::new()),
+        history: Mutex::new(History::default()),
+        password_file: config.password_file.clone(),
+        secure: tls.is_some(),
+    });
+    let router = routes(app.clone());
+    let sampler = tokio::spawn(sample(app));
+    let server = tokio::spawn(accept(listener, tls, router));
+    tracing::info!(address = %local_addr, tls = config.tls.is_some(), "web console listening");
+    Ok(Console { tasks: vec![server, sampler], local_addr })
+}
+
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading the console certificate {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading the console key {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the console certificate and key do not go together")?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, router: Router) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("console: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let router = router.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = router.map_request(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                req
+            });
+            let service = TowerToHyperService::new(service);
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(std::time::Duration::from_secs(10));
+            let served = match tls {
+                Some(tls) => match tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(stream)).await {
+                    Ok(Ok(stream)) => http.serve_connection(TokioIo::new(stream), service).await,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, "console: TLS handshake: {e}");
+                        return;
+                    }
+                    Err(_) => return,
+                },
+                None => http.serve_connection(TokioIo::new(stream), service).await,
+            };
+            if let Err(e) = served {
+                tracing::debug!(%peer, "console: {e}");
+            }
+        });
+    }
+}
+
+/// Reads the table's counters every [`history::PERIOD`] for the charts.
+async fn sample<B: Backend>(app: Arc<App<B>>) {
+    let mut tick = tokio::time::interval(history::PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let snapshot = app.backend.snapshot().await;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let services: Vec<_> = snapshot.services.iter().map(|s| (s.key.to_string(), s.stats)).collect();
+        app.history.lock().await.record(now, &services);
+    }
+}
+
+fn routes<B: Backend>(app: Arc<App<B>>) -> Router {
+    Router::new()
+        .route("/", get(pages::monitor::page::<B>))
+        .route("/fragment/monitor", get(pages::monitor::fragment::<B>))
+        .route("/api/status", get(pages::monitor::status_json::<B>))
+        .route("/api/history", get(pages::monitor::history_json::<B>))
+        .route("/login", get(pages::login::page::<B>).post(pages::login::submit::<B>))
+        .route("/logout", post(pages::login::logout::<B>))
+        .route("/virtual", get(pages::virtuals::list::<B>).post(pages::virtuals::add::<B>))
+        .route("/virtual/{service}", get(pages::virtuals::show::<B>).post(pages::virtuals::update::<B>))
+        .route("/virtual/{service}/{action}", post(pages::virtuals::service_action::<B>))
+        .route("/virtual/{service}/real", post(pages::virtuals::add_real::<B>))
+        .route("/virtual/{service}/real/{real}/{action}", post(pages::virtuals::real_action::<B>))
+        .route("/global", get(pages::global::page::<B>).post(pages::global::submit::<B>))
+        .route("/redundancy", get(pages::redundancy::page::<B>).post(pages::redundancy::submit::<B>))
+        .route("/static/console.css", get(assets::css))
+        .route("/static/console.js", get(assets::js))
+        .layer(middleware::from_fn_with_state(app.clone(), guard::<B>))
+        .layer(middleware::from_fn(headers))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+/// Paths served without a session: the login page and the files it needs.
+fn public(method: &Method, path: &str) -> bool {
+    path == "/login" || (method == Method::GET && path.starts_with("/static/"))
+}
+
+/// Every request: a change must come from the console's own pages (Origin), and everything but
+/// the public paths needs a live session; a change also needs the session's CSRF token, in the
+/// `X-CSRF-Token` header or the form's `csrf` field.
+async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let changes = method != Method::GET && method != Method::HEAD;
+    if changes && !same_origin(&request) {
+        return refuse(StatusCode::FORBIDDEN, "cross-origin request refused");
+    }
+    if public(&method, &path) {
+        return next.run(request).await;
+    }
+    let token = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(session::token_from_cookie_header)
+        .map(str::to_owned);
+    let view = match &token {
+        Some(t) => app.sessions.lock().await.get(t, Instant::now()),
+        None => None,
+    };
+    let (Some(token), Some(view)) = (token, view) else {
+        if path.starts_with("/api/") || path.starts_with("/fragment/") || changes {
+            return refuse(StatusCode::UNAUTHORIZED, "log in first");
+        }
+        return Redirect::to("/login").into_response();
+    };
+    let mut request = request;
+    if changes {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request too large");
+        };
+        let given = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| form_field(&bytes, "csrf"));
+        if !given.is_some_and(|g| session::csrf_matches(&view.csrf, &g)) {
+            let peer = parts.extensions.get::<Peer>().map(|p| p.0.ip());
+            tracing::warn!(user = %view.user, from = ?peer, path, "console: change refused: missing or wrong CSRF token");
+            return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token: reload the page and try again");
+        }
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
+    request.extensions_mut().insert(Session { token, view });
+    next.run(request).await
+}
+
+/// One field of an urlencoded body.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// A request's `Origin` (or, without one, `Referer`) names this console's host, or is absent
+/// (curl, scripts): browsers send Origin on every cross-site POST.
+fn same_origin(request: &Request) -> bool {
+    let headers = request.headers();
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|o| o.to_str().ok());
+    match origin {
+        None => true,
+        Some(o) => {
+            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")).unwrap_or("");
+            rest.split('/').next() == Some(host)
+        }
+    }
+}
+
+pub fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response()
+}
+
+/// Headers on every answer: no framing, no sniffing, no caching, scripts and styles from the
+/// console only (no inline script can run even if some text escaped its escaping).
+async fn headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("cache-control", "no-store"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
