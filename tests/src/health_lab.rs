@@ -39,6 +39,12 @@ impl HealthLab {
     /// port 8081 (named `sorry`), then starts rvsd on both director interfaces with the NAT
     /// router and `--config`.
     pub fn start(file_name: &str, config: &str, ports: &[u16]) -> HealthLab {
+        HealthLab::start_with(file_name, config, ports, &|_| Vec::new())
+    }
+
+    /// [`HealthLab::start`] with more rvsd arguments (the web console's, say), given the lab's
+    /// directory for the files they name (it exists, and goes with the lab).
+    pub fn start_with(file_name: &str, config: &str, ports: &[u16], more: &dyn Fn(&std::path::Path) -> Vec<String>) -> HealthLab {
         crate::bins::require_all();
         let prefix = crate::lab_prefix();
         let seed = Seed002Nat::build(&prefix).unwrap_or_else(|e| panic!("building seed 002 as {prefix}: {e}"));
@@ -49,7 +55,9 @@ impl HealthLab {
         let socket = socket_path(&prefix);
         let nat_router = NAT_ROUTER.to_string();
         let config_arg = path.to_string_lossy().into_owned();
-        let extra = ["--interface", "eth1", "--nat-router", &nat_router, "--nat-router-interface", "eth1", "--config", &config_arg];
+        let more = more(&dir);
+        let mut extra = vec!["--interface", "eth1", "--nat-router", &nat_router, "--nat-router-interface", "eth1", "--config", &config_arg];
+        extra.extend(more.iter().map(String::as_str));
         let mut lab = HealthLab {
             rvsd: Rvsd::start(&seed.director.host, "eth0", &socket, &format!("{prefix}-director"), &extra)
                 .unwrap_or_else(|e| panic!("starting rvsd: {e:#}")),
