@@ -66,16 +66,20 @@ pub struct Peer(pub SocketAddr);
 
 /// The running console.
 pub struct Console {
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    server: tokio::task::JoinHandle<()>,
+    sampler: tokio::task::JoinHandle<()>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
     pub local_addr: SocketAddr,
 }
 
 impl Console {
+    /// Stops listening and ends every open connection: once this returns, nothing of the
+    /// console holds the backend (rvsd then takes its director back).
     pub async fn stop(self) {
-        for task in self.tasks {
-            task.abort();
-            let _ = task.await;
-        }
+        let _ = self.shutdown.send(());
+        let _ = self.server.await;
+        self.sampler.abort();
+        let _ = self.sampler.await;
     }
 }
 
@@ -99,9 +103,10 @@ pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result
     });
     let router = routes(app.clone());
     let sampler = tokio::spawn(sample(app));
-    let server = tokio::spawn(accept(listener, tls, router));
+    let (shutdown, stopped) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(accept(listener, tls, router, stopped));
     tracing::info!(address = %local_addr, tls = config.tls.is_some(), "web console listening");
-    Ok(Console { tasks: vec![server, sampler], local_addr })
+    Ok(Console { server, sampler, shutdown, local_addr })
 }
 
 fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
@@ -121,9 +126,17 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_r
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
-async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, router: Router) {
+/// Serves connections until `stopped`, then ends those still open (a browser keeps its
+/// connection alive between the monitor's refreshes).
+async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, router: Router, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("console: accept: {e}");
@@ -133,7 +146,7 @@ async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, r
         };
         let router = router.clone();
         let tls = tls.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = router.map_request(move |mut req: Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(Peer(peer));
                 req
@@ -157,6 +170,7 @@ async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, r
             }
         });
     }
+    connections.shutdown().await;
 }
 
 /// Reads the table's counters every [`history::PERIOD`] for the charts.
