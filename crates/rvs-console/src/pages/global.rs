@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::virtuals::Saved;
-use super::{FormState, apply, csrf, field, form_error, layout, respond, read_only_note, saved_note, select};
+use super::{FormState, csrf, read_and_apply, field, form_error, layout, respond, read_only_note, saved_note, select};
 use crate::backend::Backend;
-use crate::forms::fields::{Errors, Fields};
+use crate::forms::fields::Fields;
 use crate::forms::{global, real};
 use crate::server::{App, Peer, Session};
 
@@ -70,19 +70,12 @@ pub async fn submit<B: Backend>(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields::new(pairs);
-    let result: Result<(), Errors> = match global::read(&fields) {
-        Ok(form) => {
-            let what = format!(
-                "global settings: router_id {:?}, forwarding {}",
-                form.router_id,
-                form.forward.map_or("unchanged", real::forward_name)
-            );
-            apply(&app, &session, peer.as_deref(), global::set(form), &what).await.map(|_| ())
-        }
-        Err(e) => Err(e),
+    let describe = |form: &global::GlobalForm| {
+        format!("global settings: router_id {:?}, forwarding {}", form.router_id, form.forward.map_or("unchanged", real::forward_name))
     };
+    let result = read_and_apply(&app, &session, peer.as_deref(), &fields, global::read, describe, global::set).await;
     match result {
-        Ok(()) => Redirect::to("/global?saved=1").into_response(),
+        Ok(_) => Redirect::to("/global?saved=1").into_response(),
         Err(e) => draw(&app, &session, Some(FormState::submitted(fields.values(), e)), None, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }

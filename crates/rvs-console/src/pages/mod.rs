@@ -188,6 +188,22 @@ pub async fn apply<B: Backend>(app: &Arc<App<B>>, session: &Session, peer: Optio
     }
 }
 
+/// A submitted form through to its change: read the fields, describe the change for the log,
+/// apply it. Errors are the fields' (nothing applied) or the change's refusal.
+pub async fn read_and_apply<B: Backend, F>(
+    app: &Arc<App<B>>,
+    session: &Session,
+    peer: Option<&Peer>,
+    fields: &crate::forms::fields::Fields,
+    read: impl FnOnce(&crate::forms::fields::Fields) -> Result<F, Errors>,
+    describe: impl FnOnce(&F) -> String,
+    edit: impl FnOnce(F) -> Edit,
+) -> Result<Applied, Errors> {
+    let form = read(fields)?;
+    let what = describe(&form);
+    apply(app, session, peer, edit(form), &what).await
+}
+
 /// The banner of a configuration the console does not change.
 pub fn read_only_note(reason: &str) -> Markup {
     html! { p.readonly role="note" { (reason) } }

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::virtuals::Saved;
-use super::{FormState, apply, checkbox, csrf, field, form_error, layout, respond, read_only_note, saved_note, select, textarea};
+use super::{FormState, checkbox, read_and_apply, csrf, field, form_error, layout, respond, read_only_note, saved_note, select, textarea};
 use crate::backend::Backend;
-use crate::forms::fields::{Errors, Fields};
+use crate::forms::fields::Fields;
 use crate::forms::redundancy;
 use crate::server::{App, Peer, Session};
 
@@ -70,21 +70,16 @@ pub async fn submit<B: Backend>(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields::new(pairs);
-    let result: Result<(), Errors> = match redundancy::read(&fields) {
-        Ok(form) => {
-            let what = match &form.vrrp {
-                Some(v) => format!(
-                    "redundancy: VRRP vrid {} priority {} on {} advert {:?} peers {:?}, sync {:?}",
-                    v.vrid, v.priority, v.interface, v.advert_int, v.peers, form.sync
-                ),
-                None => format!("redundancy: no VRRP, sync {:?}", form.sync),
-            };
-            apply(&app, &session, peer.as_deref(), redundancy::set(form), &what).await.map(|_| ())
-        }
-        Err(e) => Err(e),
+    let describe = |form: &redundancy::RedundancyForm| match &form.vrrp {
+        Some(v) => format!(
+            "redundancy: VRRP vrid {} priority {} on {} advert {:?} peers {:?}, sync {:?}",
+            v.vrid, v.priority, v.interface, v.advert_int, v.peers, form.sync
+        ),
+        None => format!("redundancy: no VRRP, sync {:?}", form.sync),
     };
+    let result = read_and_apply(&app, &session, peer.as_deref(), &fields, redundancy::read, describe, redundancy::set).await;
     match result {
-        Ok(()) => Redirect::to("/redundancy?saved=restart").into_response(),
+        Ok(_) => Redirect::to("/redundancy?saved=restart").into_response(),
         Err(e) => draw(&app, &session, Some(FormState::submitted(fields.values(), e)), None, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
