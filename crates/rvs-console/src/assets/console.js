@@ -31,9 +31,11 @@ function el(name, attrs, text) {
 function chart(title, points, key, now) {
   const w = 360, h = 110, left = 4, top = 18;
   const svg = el("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label": title });
-  const max = Math.max(1, ...points.map(p => p[key]));
+  const peak = Math.max(0, ...points.map(p => p[key]));
+  // The scale's floor of 1 keeps an idle service's line on the axis; the title gives the truth.
+  const max = Math.max(1, peak);
   svg.appendChild(el("rect", { x: 0, y: 0, width: w, height: h, class: "chart-bg" }));
-  svg.appendChild(el("text", { x: left, y: 13, class: "chart-title" }, `${title} (peak ${human(max)})`));
+  svg.appendChild(el("text", { x: left, y: 13, class: "chart-title" }, `${title} (peak ${human(peak)})`));
   const x = t => left + (w - 2 * left) * (1 - Math.min(3600, Math.max(0, now - t)) / 3600);
   const y = v => h - 4 - (h - top - 8) * (v / max);
   const d = points.map(p => `${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");

@@ -72,17 +72,30 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
 pub struct FormState {
     pub values: BTreeMap<String, String>,
     pub errors: Errors,
+    /// Put before each input's id, so that two forms of one page (the service's and the real
+    /// server's `address`) do not share ids and their labels point at their own inputs.
+    pub id_prefix: String,
 }
 
 impl FormState {
     pub fn new<K: Into<String>>(values: impl IntoIterator<Item = (K, String)>) -> Self {
-        FormState { values: values.into_iter().map(|(k, v)| (k.into(), v)).collect(), errors: Errors::default() }
+        FormState { values: values.into_iter().map(|(k, v)| (k.into(), v)).collect(), errors: Errors::default(), id_prefix: String::new() }
+    }
+
+    /// The same form with its inputs' ids prefixed.
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.id_prefix = prefix.to_owned();
+        self
+    }
+
+    fn id(&self, name: &str) -> String {
+        format!("{}{name}", self.id_prefix)
     }
 
     pub fn submitted(values: &BTreeMap<String, String>, errors: Errors) -> Self {
         let mut values = values.clone();
         values.remove("csrf");
-        FormState { values, errors }
+        FormState { values, errors, id_prefix: String::new() }
     }
 
     pub fn value(&self, name: &str) -> &str {
@@ -97,12 +110,13 @@ impl FormState {
 /// A labelled input, with its error under it.
 pub fn field(state: &FormState, name: &str, label: &str, kind: &str, hint: &str) -> Markup {
     let error = state.error(name);
+    let id = state.id(name);
     html! {
         div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type=(kind) value=(state.value(name)) placeholder=(hint)
-                aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{name}-error"))];
-            @if let Some(e) = error { span.error id=(format!("{name}-error")) role="alert" { (e) } }
+            label for=(id) { (label) }
+            input id=(id) name=(name) type=(kind) value=(state.value(name)) placeholder=(hint)
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{id}-error"))];
+            @if let Some(e) = error { span.error id=(format!("{id}-error")) role="alert" { (e) } }
         }
     }
 }
@@ -110,11 +124,12 @@ pub fn field(state: &FormState, name: &str, label: &str, kind: &str, hint: &str)
 /// A labelled multi-line input.
 pub fn textarea(state: &FormState, name: &str, label: &str, hint: &str) -> Markup {
     let error = state.error(name);
+    let id = state.id(name);
     html! {
         div.field {
-            label for=(name) { (label) }
-            textarea id=(name) name=(name) rows="3" placeholder=(hint) aria-invalid=[error.map(|_| "true")] { (state.value(name)) }
-            @if let Some(e) = error { span.error id=(format!("{name}-error")) role="alert" { (e) } }
+            label for=(id) { (label) }
+            textarea id=(id) name=(name) rows="3" placeholder=(hint) aria-invalid=[error.map(|_| "true")] { (state.value(name)) }
+            @if let Some(e) = error { span.error id=(format!("{id}-error")) role="alert" { (e) } }
         }
     }
 }
@@ -122,25 +137,27 @@ pub fn textarea(state: &FormState, name: &str, label: &str, hint: &str) -> Marku
 /// A labelled select.
 pub fn select(state: &FormState, name: &str, label: &str, options: &[(&str, &str)]) -> Markup {
     let error = state.error(name);
+    let id = state.id(name);
     html! {
         div.field {
-            label for=(name) { (label) }
-            select id=(name) name=(name) aria-invalid=[error.map(|_| "true")] {
+            label for=(id) { (label) }
+            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")] {
                 @for (value, text) in options {
                     option value=(value) selected[state.value(name) == *value] { (text) }
                 }
             }
-            @if let Some(e) = error { span.error id=(format!("{name}-error")) role="alert" { (e) } }
+            @if let Some(e) = error { span.error id=(format!("{id}-error")) role="alert" { (e) } }
         }
     }
 }
 
 /// A labelled checkbox.
 pub fn checkbox(state: &FormState, name: &str, label: &str) -> Markup {
+    let id = state.id(name);
     html! {
         div.field.check {
-            input id=(name) name=(name) type="checkbox" checked[state.values.contains_key(name)];
-            label for=(name) { (label) }
+            input id=(id) name=(name) type="checkbox" checked[state.values.contains_key(name)];
+            label for=(id) { (label) }
         }
     }
 }

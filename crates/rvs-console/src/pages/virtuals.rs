@@ -149,8 +149,8 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
     let base = format!("/virtual/{slug_text}");
     let service_state = forms.service.unwrap_or_else(|| service_values(vs));
     let default_fwd = vs.reals.first().map_or("dr", |r| real::forward_name(r.dest.fwd));
-    let real_state = forms.real.unwrap_or_else(|| FormState::new([("weight", "1".to_owned()), ("forward", default_fwd.to_owned())]));
-    let check_state = forms.check.unwrap_or_else(|| FormState::new(check::values(vs.reals.first().and_then(|r| r.checks.first()))));
+    let real_state = forms.real.unwrap_or_else(|| FormState::new([("weight", "1".to_owned()), ("forward", default_fwd.to_owned())])).prefixed("real-");
+    let check_state = forms.check.unwrap_or_else(|| FormState::new(check::values(vs.reals.first().and_then(|r| r.checks.first())))).prefixed("check-");
     let body = html! {
         (saved_note(saved))
         @if let Some(r) = &view.read_only { (read_only_note(r)) }
@@ -176,7 +176,7 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
                     @let rslug = slug::real(r.dest.addr, r.dest.port);
                     @let rbase = format!("{base}/real/{rslug}");
                     @let weight_state = forms.weight.as_ref().filter(|(s, _)| *s == rslug).map(|(_, st)| st.clone())
-                        .unwrap_or_else(|| FormState::new([("weight", r.dest.weight.get().to_string())]));
+                        .unwrap_or_else(|| FormState::new([("weight", r.dest.weight.get().to_string())])).prefixed(&format!("{rslug}-"));
                     tr data-real=(rslug) {
                         td { (super::monitor::dest_text(r.dest.dest_addr())) }
                         td { (real::forward_name(r.dest.fwd)) }
