@@ -31,6 +31,9 @@ use crate::{assets, pages};
 /// Largest form the console takes: its forms are a few hundred bytes.
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each).
+const VERIFYING: usize = 2;
+
 /// How the console is served.
 #[derive(Debug, Clone)]
 pub struct ConsoleConfig {
@@ -46,7 +49,10 @@ pub struct ConsoleConfig {
 pub struct App<B> {
     pub backend: Arc<B>,
     pub sessions: Mutex<Sessions>,
-    pub throttle: Mutex<LoginThrottle>,
+    /// A std mutex: it is also taken in a drop guard, and never held across an await.
+    pub throttle: std::sync::Mutex<LoginThrottle>,
+    /// Permits for password checks running at once.
+    pub verifying: tokio::sync::Semaphore,
     pub history: Mutex<History>,
     pub password_file: PathBuf,
     /// Served over TLS: cookies are `Secure`.
@@ -96,7 +102,8 @@ pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result
     let app = Arc::new(App {
         backend,
         sessions: Mutex::new(Sessions::new(Limits::default())),
-        throttle: Mutex::new(LoginThrottle::new()),
+        throttle: std::sync::Mutex::new(LoginThrottle::new()),
+        verifying: tokio::sync::Semaphore::new(VERIFYING),
         history: Mutex::new(History::default()),
         password_file: config.password_file.clone(),
         secure: tls.is_some(),
@@ -204,7 +211,7 @@ fn routes<B: Backend>(app: Arc<App<B>>) -> Router {
         .route("/static/console.css", get(assets::css))
         .route("/static/console.js", get(assets::js))
         .layer(middleware::from_fn_with_state(app.clone(), guard::<B>))
-        .layer(middleware::from_fn(headers))
+        .layer(middleware::from_fn_with_state(app.secure, headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)
 }
@@ -296,9 +303,12 @@ pub fn refuse(status: StatusCode, message: &str) -> Response {
 
 /// Headers on every answer: no framing, no sniffing, no caching, scripts and styles from the
 /// console only (no inline script can run even if some text escaped its escaping).
-async fn headers(request: Request, next: Next) -> Response {
+async fn headers(State(secure): State<bool>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    if secure {
+        h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
+    }
     for (name, value) in [
         ("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
         ("x-frame-options", "DENY"),

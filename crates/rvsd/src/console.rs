@@ -51,8 +51,9 @@ impl Backend for RvsdBackend {
         let Some(file) = &self.config else {
             return Err(ApplyError::ReadOnly("rvsd runs without a configuration file (-f FILE)".to_owned()));
         };
+        // The console logs who changed what; the file and its size go with it here.
         let report = file.apply_edit(edit).await?;
-        tracing::info!(who, change = what, file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration changed from the console");
+        tracing::debug!(who, change = what, file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "saved");
         Ok(Applied { warnings: report.warnings })
     }
 

@@ -11,7 +11,10 @@
 //!   lockout that an attacker could use to keep the operator out);
 //! - the server waits that delay before answering the failed attempt, and refuses attempts from
 //!   the source until it has passed ([`LoginThrottle::check`] gives the time left, for a
-//!   `Retry-After`), so parallel connections do not multiply the guessing rate;
+//!   `Retry-After`);
+//! - one attempt per source at a time ([`LoginThrottle::begin`]): without it, guesses sent in
+//!   parallel would all be checked before the first failure is counted, so parallel connections
+//!   do not multiply the guessing rate;
 //! - a source's count is forgotten [`FORGET_AFTER`] (15 minutes) after its last failure, and at
 //!   once on a successful login;
 //! - at most [`MAX_SOURCES`] (4096) sources are tracked, the one whose last failure is the oldest
@@ -23,7 +26,7 @@
 //! IPv6 address (`::ffff:192.0.2.1`, as a dual-stack socket reports IPv4 clients) counts as the
 //! IPv4 address.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -35,6 +38,8 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 /// Most sources tracked at once.
 pub const MAX_SOURCES: usize = 4096;
+/// What a source with an attempt being checked is told to wait.
+pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 
 /// The delay the `failures`-th failure in a row costs (see the module's policy).
 pub fn delay_after(failures: u32) -> Duration {
@@ -65,6 +70,8 @@ impl Source {
 pub struct LoginThrottle {
     sources: HashMap<IpAddr, Source>,
     max_sources: usize,
+    /// Sources with an attempt being checked now (at most one each).
+    in_flight: HashSet<IpAddr>,
 }
 
 impl Default for LoginThrottle {
@@ -80,7 +87,7 @@ impl LoginThrottle {
 
     /// A throttle tracking at most `max_sources` sources (at least 1), for tests.
     pub fn with_max_sources(max_sources: usize) -> LoginThrottle {
-        LoginThrottle { sources: HashMap::new(), max_sources: max_sources.max(1) }
+        LoginThrottle { sources: HashMap::new(), max_sources: max_sources.max(1), in_flight: HashSet::new() }
     }
 
     /// Whether a login attempt from `ip` may be tried at `now`: `Err` with the time it must still
@@ -98,6 +105,20 @@ impl LoginThrottle {
             Some(wait) if !wait.is_zero() => Err(wait),
             _ => Ok(()),
         }
+    }
+
+    /// An attempt from `ip` starts: refused as [`check`](Self::check) refuses, and while another
+    /// attempt from the source is being checked. [`end`](Self::end) must follow, whatever the
+    /// outcome (the server does it from a drop guard, so that a client hanging up mid-check does
+    /// not leave its source blocked).
+    pub fn begin(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.check(ip, now)?;
+        if self.in_flight.insert(source_key(ip)) { Ok(()) } else { Err(IN_FLIGHT_WAIT) }
+    }
+
+    /// The attempt [`begin`](Self::begin) started from `ip` is over.
+    pub fn end(&mut self, ip: IpAddr) {
+        self.in_flight.remove(&source_key(ip));
     }
 
     /// Records a failed login from `ip` at `now` and returns the delay the server must wait

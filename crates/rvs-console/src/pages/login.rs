@@ -14,6 +14,7 @@ use maud::html;
 use super::{FormState, field, form_error, layout, respond};
 use crate::auth::passwd::{DEFAULT_USER, PasswordFile};
 use crate::auth::session;
+use crate::auth::throttle::LoginThrottle;
 use crate::backend::Backend;
 use crate::forms::fields::Errors;
 use crate::server::{App, Peer, Session};
@@ -51,16 +52,22 @@ pub async fn submit<B: Backend>(
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str()).to_owned();
     let (user, password) = (get("user"), get("password"));
     let ip = peer.map_or(std::net::IpAddr::from([0u8; 4]), |p| p.0.0.ip());
-    if let Err(wait) = app.throttle.lock().await.check(ip, Instant::now()) {
-        tracing::warn!(from = %ip, user = ?user, "console: login refused: too many failed logins from this address");
+    let begun = lock(&app.throttle).begin(ip, Instant::now());
+    if let Err(wait) = begun {
+        tracing::warn!(from = %ip, user = ?user, "console: login refused: too many failed logins from this address, or one being checked");
+        // Whole seconds, rounded up: a client waiting that long is not refused again.
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         let mut state = FormState::new([("user", user)]);
-        state.errors.add("", format!("Too many failed logins from your address: try again in {} s.", wait.as_secs().max(1)));
+        state.errors.add("", format!("Too many failed logins from your address: try again in {secs} s."));
         let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, &state);
-        if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         return response;
     }
+    let _attempt = Attempt { app: app.clone(), ip };
+    // A few checks at once at most: each holds argon2's 19 MiB while it runs.
+    let Ok(_permit) = app.verifying.acquire().await else {
+        return super::super::server::refuse(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
+    };
     let file = app.password_file.clone();
     let (u, p) = (user.clone(), password);
     // argon2 takes tens of milliseconds on purpose: off the async workers.
@@ -72,7 +79,7 @@ pub async fn submit<B: Backend>(
     .unwrap_or_else(|e| Err(e.to_string()));
     match verified {
         Ok(true) => {
-            app.throttle.lock().await.succeeded(ip);
+            lock(&app.throttle).succeeded(ip);
             let created = app.sessions.lock().await.create(&user, Instant::now());
             match created {
                 Ok(new) => {
@@ -87,7 +94,7 @@ pub async fn submit<B: Backend>(
             }
         }
         Ok(false) => {
-            let delay = app.throttle.lock().await.failed(ip, Instant::now());
+            let delay = lock(&app.throttle).failed(ip, Instant::now());
             tracing::warn!(user = ?user, from = %ip, delay_secs = delay.as_secs_f64(), "console: failed login");
             tokio::time::sleep(delay).await;
             let mut state = FormState::new([("user", user)]);
@@ -102,6 +109,25 @@ pub async fn submit<B: Backend>(
             login_page(StatusCode::SERVICE_UNAVAILABLE, &state)
         }
     }
+}
+
+/// Ends the attempt [`LoginThrottle::begin`] started, also when the client hangs up mid-check
+/// (the handler is dropped then).
+struct Attempt<B: Backend> {
+    app: Arc<App<B>>,
+    ip: std::net::IpAddr,
+}
+
+impl<B: Backend> Drop for Attempt<B> {
+    fn drop(&mut self) {
+        lock(&self.app.throttle).end(self.ip);
+    }
+}
+
+/// The throttle's lock; its sections are short and never wait, and a panic in one leaves the
+/// counts usable.
+fn lock(throttle: &std::sync::Mutex<LoginThrottle>) -> std::sync::MutexGuard<'_, LoginThrottle> {
+    throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub async fn logout<B: Backend>(State(app): State<Arc<App<B>>>, Extension(session): Extension<Session>) -> Response {

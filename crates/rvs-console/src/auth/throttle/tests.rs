@@ -140,3 +140,20 @@ fn the_default_table_holds_4096_sources() {
     // The first source (10.0.0.0) was forgotten to make room for the last one.
     assert_eq!(throttle.failed(ip("10.0.0.0"), t0 + secs(10)), Duration::ZERO);
 }
+
+#[test]
+fn one_attempt_per_source_at_a_time() {
+    let mut throttle = LoginThrottle::new();
+    let t0 = Instant::now();
+    let [a, b] = ["192.0.2.1", "192.0.2.2"].map(ip);
+    assert_eq!(throttle.begin(a, t0), Ok(()));
+    assert_eq!(throttle.begin(a, t0), Err(IN_FLIGHT_WAIT), "a second guess while the first is checked");
+    assert_eq!(throttle.begin(b, t0), Ok(()), "other sources are not held up");
+    throttle.failed(a, t0);
+    throttle.end(a);
+    assert_eq!(throttle.begin(a, t0), Ok(()), "free failures still cost nothing");
+    throttle.end(a);
+    let v6 = ["2001:db8::1", "2001:db8::2"].map(ip);
+    assert_eq!(throttle.begin(v6[0], t0), Ok(()));
+    assert_eq!(throttle.begin(v6[1], t0), Err(IN_FLIGHT_WAIT), "one /64 is one source");
+}
