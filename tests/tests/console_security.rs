@@ -677,9 +677,9 @@ fn wrong_passwords_are_slowed_and_logged_without_secrets() {
     let failed: Vec<&str> = log.lines().filter(|l| l.contains("console: failed login")).collect();
     assert_eq!(failed.len(), 6, "one line per failed login:\n{shown}");
     assert!(failed.iter().all(|l| l.contains(CLIENT) && l.contains("admin")), "each names the address and the user:\n{shown}");
-    let refused: Vec<&str> = log.lines().filter(|l| l.contains("login refused")).collect();
-    assert_eq!(refused.len(), 1, "the attempt during the delay is logged:\n{shown}");
-    assert!(refused[0].contains(CLIENT), "{shown}");
+    // Attempts refused during a delay are not password checks, and a flood of them must not
+    // drown the director's log: debug only.
+    assert!(!log.lines().any(|l| l.contains("login refused")), "refusals are not logged at info:\n{shown}");
     assert!(log.lines().any(|l| l.contains("logged in") && l.contains(CLIENT)), "{shown}");
     eprintln!("wrong_passwords_are_slowed_and_logged_without_secrets: {:?}", started.elapsed());
 }
@@ -816,4 +816,66 @@ fn parallel_wrong_passwords_are_not_all_tried() {
     assert!(statuses.iter().all(|s| *s == "401" || *s == "429"), "{statuses:?}");
     assert!(tried <= 3, "{tried} of {PARALLEL} parallel wrong passwords were verified");
     assert!(after.saturating_sub(before) < 8 * 19 * 1024, "rvsd grew by {} KiB verifying them", after.saturating_sub(before));
+}
+
+/// `rvs passwd` after a leak ends the sessions opened with the old password at once.
+#[test]
+fn a_new_password_ends_the_old_sessions() {
+    if !root_or_skip("a_new_password_ends_the_old_sessions") {
+        return;
+    }
+    let console = Console::start(false);
+    let (jar, _) = console.login();
+    assert_eq!(console.get("/api/status", Some(&jar)).status, 200, "the session works");
+    set_password(&console.passwd, &format!("changed-{}", random_hex(12)));
+    let after = console.get("/api/status", Some(&jar));
+    assert_eq!(after.status, 401, "the old session after rvs passwd: {}", after.brief());
+    assert!(console.lab.rvsd.log().contains("session ended"), "{}", console.lab.rvsd.log());
+}
+
+/// A page that rebinds its own DNS name to the director's address reaches the console under
+/// that name: refused, login included; an IP address or localhost is served.
+#[test]
+fn an_unknown_host_name_is_refused() {
+    if !root_or_skip("an_unknown_host_name_is_refused") {
+        return;
+    }
+    let console = Console::start(false);
+    let rebound = console.request("/login", &["-H".into(), "Host: rebind.attacker.test:3636".into()]);
+    assert_eq!(rebound.status, 421, "{}", rebound.brief());
+    let form = [("user", "admin"), ("password", "whatever-it-is")];
+    let post = console.post("/login", None, &form, &["Host: rebind.attacker.test:3636", "Origin: http://rebind.attacker.test:3636"]);
+    assert_eq!(post.status, 421, "{}", post.brief());
+    assert!(!console.lab.rvsd.log().contains("failed login"), "no password was tried");
+    let local = console.request("/login", &["-H".into(), "Host: localhost:3636".into()]);
+    assert_eq!(local.status, 200, "{}", local.brief());
+}
+
+/// A change in the console does not overwrite a file edited by hand since rvsd read it; after
+/// `rvs reload` (SIGHUP here) it does, and the hand edit is kept.
+#[test]
+fn a_file_edited_by_hand_is_not_overwritten() {
+    if !root_or_skip("a_file_edited_by_hand_is_not_overwritten") {
+        return;
+    }
+    let console = Console::start(false);
+    let (jar, _) = console.login();
+    let csrf = console.get("/virtual", Some(&jar)).csrf();
+    let by_hand = format!("{}\n[[virtual_server]]\nservice = \"udp 192.168.1.250:53\"\n", console.config_text());
+    console.lab.rewrite(&by_hand);
+    let form = [("csrf", csrf.as_str()), ("protocol", "tcp"), ("address", "192.168.1.250"), ("port", "443"), ("scheduler", "rr")];
+    let refused = console.post("/virtual", Some(&jar), &form, &[]);
+    assert_eq!(refused.status, 422, "{}", refused.brief());
+    assert!(refused.body.contains("changed on disk"), "{}", refused.brief());
+    assert_eq!(console.config_text(), by_hand, "the hand edit stays");
+    console.lab.sighup();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !console.lab.listing().contains("192.168.1.250:53") {
+        assert!(Instant::now() < deadline, "the reload: {}", console.lab.listing());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let applied = console.post("/virtual", Some(&jar), &form, &[]);
+    assert_eq!(applied.status, 303, "{}", applied.brief());
+    let text = console.config_text();
+    assert!(text.contains("udp 192.168.1.250:53") && text.contains("tcp 192.168.1.250:443"), "{text}");
 }

@@ -11,6 +11,9 @@ use rvs_core::config::Config;
 use rvs_core::control::RealStatus;
 use rvs_core::model::{ConnEntry, ServiceEntry, SyncDaemonEntry};
 
+/// Connections a snapshot carries (the page lists them; `rvsadm -Lnc` lists all).
+pub const CONNECTIONS_SHOWN: usize = 50;
+
 /// Everything the monitoring page shows, read at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -20,8 +23,10 @@ pub struct Snapshot {
     pub health: Vec<RealStatus>,
     /// The VRRP instances running.
     pub vrrp: Vec<VrrpView>,
-    /// The connection table (`rvsadm -Lnc`).
+    /// The first [`CONNECTIONS_SHOWN`] entries of the connection table (`rvsadm -Lnc`).
     pub connections: Vec<ConnEntry>,
+    /// How many entries the connection table has.
+    pub connection_count: usize,
     /// The connection sync daemons running.
     pub sync: Vec<SyncDaemonEntry>,
 }
@@ -112,6 +117,10 @@ pub struct Applied {
 pub trait Backend: Send + Sync + 'static {
     /// The table, health, VRRP, connections and sync, read now.
     fn snapshot(&self) -> impl Future<Output = Snapshot> + Send;
+    /// The table's services and counters only (what the charts sample every few seconds).
+    fn services(&self) -> impl Future<Output = Vec<ServiceEntry>> + Send;
+    /// The VRRP instances running.
+    fn vrrp(&self) -> Vec<VrrpView>;
     /// The configuration file in force, if rvsd runs with one.
     fn config(&self) -> impl Future<Output = Option<ConfigView>> + Send;
     /// Applies `edit` to the configuration in force, validates the result as a reload would,

@@ -14,3 +14,4 @@ mod pages;
 pub mod server;
 
 pub use server::{Console, ConsoleConfig, start};
+pub mod staged_file;

@@ -31,6 +31,12 @@ use crate::{assets, pages};
 /// Largest form the console takes: its forms are a few hundred bytes.
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// Connections served at once; more wait in the listen backlog. Each costs a task and a file
+/// descriptor of rvsd, whose health checks and control socket need theirs.
+const MAX_CONNECTIONS: usize = 64;
+/// How long a request's body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each).
 const VERIFYING: usize = 2;
 
@@ -43,6 +49,9 @@ pub struct ConsoleConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The password file `rvs passwd` writes.
     pub password_file: PathBuf,
+    /// Host names the console answers to, besides IP addresses and `localhost` (a name it does
+    /// not know may be a DNS-rebinding page's).
+    pub hostnames: Vec<String>,
 }
 
 /// What every request handler shares.
@@ -57,6 +66,7 @@ pub struct App<B> {
     pub password_file: PathBuf,
     /// Served over TLS: cookies are `Secure`.
     pub secure: bool,
+    pub hostnames: Vec<String>,
 }
 
 /// The session a request came with, put in its extensions by [`guard`].
@@ -107,7 +117,11 @@ pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result
         history: Mutex::new(History::default()),
         password_file: config.password_file.clone(),
         secure: tls.is_some(),
+        hostnames: config.hostnames.iter().map(|h| h.to_ascii_lowercase()).collect(),
     });
+    if tls.is_none() && !local_addr.ip().is_loopback() {
+        tracing::warn!(address = %local_addr, "the web console is served without TLS on a non-loopback address: passwords and cookies cross the network in clear (--console-tls-cert/--console-tls-key)");
+    }
     let router = routes(app.clone());
     let sampler = tokio::spawn(sample(app));
     let (shutdown, stopped) = tokio::sync::oneshot::channel();
@@ -137,8 +151,14 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_r
 /// connection alive between the monitor's refreshes).
 async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, router: Router, mut stopped: tokio::sync::oneshot::Receiver<()>) {
     let mut connections = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            _ = &mut stopped => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             _ = &mut stopped => break,
             accepted = listener.accept() => accepted,
@@ -154,6 +174,7 @@ async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, r
         let router = router.clone();
         let tls = tls.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let service = router.map_request(move |mut req: Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(Peer(peer));
                 req
@@ -186,9 +207,9 @@ async fn sample<B: Backend>(app: Arc<App<B>>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let snapshot = app.backend.snapshot().await;
+        let services = app.backend.services().await;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let services: Vec<_> = snapshot.services.iter().map(|s| (s.key.to_string(), s.stats)).collect();
+        let services: Vec<_> = services.iter().map(|s| (s.key.to_string(), s.stats)).collect();
         app.history.lock().await.record(now, &services);
     }
 }
@@ -228,9 +249,23 @@ async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, nex
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let changes = method != Method::GET && method != Method::HEAD;
+    if !known_host(&request, &app.hostnames) {
+        return refuse(StatusCode::MISDIRECTED_REQUEST, "unknown host name (rvsd --console-hostname NAME serves one)");
+    }
     if changes && !same_origin(&request) {
         return refuse(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
+    // Every body, the login's included, arrives in time and whole, or the request goes.
+    let request = if changes {
+        let (parts, body) = request.into_parts();
+        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT)).await {
+            Ok(Ok(bytes)) => Request::from_parts(parts, Body::from(bytes)),
+            Ok(Err(_)) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request too large"),
+            Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+        }
+    } else {
+        request
+    };
     if public(&method, &path) {
         return next.run(request).await;
     }
@@ -245,6 +280,15 @@ async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, nex
         Some(t) => app.sessions.lock().await.get(t, Instant::now()),
         None => None,
     };
+    // A session lasts only while its user's password is the one they logged in with.
+    let view = match (view, &token) {
+        (Some(v), Some(t)) if !credential_holds(&app.password_file, &v).await => {
+            app.sessions.lock().await.remove(t);
+            tracing::info!(user = %v.user, "console: session ended: the user's password changed or the user was removed");
+            None
+        }
+        (view, _) => view,
+    };
     let (Some(token), Some(view)) = (token, view) else {
         if path.starts_with("/api/") || path.starts_with("/fragment/") || changes {
             return refuse(StatusCode::UNAUTHORIZED, "log in first");
@@ -254,6 +298,7 @@ async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, nex
     let mut request = request;
     if changes {
         let (parts, body) = request.into_parts();
+        // Read whole above already.
         let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request too large");
         };
@@ -272,6 +317,32 @@ async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, nex
     }
     request.extensions_mut().insert(Session { token, view });
     next.run(request).await
+}
+
+/// Whether the password file still gives the session's user the hash they logged in with. The
+/// file is a few lines: reading it on each request costs less than keeping it in step.
+async fn credential_holds(file: &std::path::Path, view: &SessionView) -> bool {
+    let file = file.to_path_buf();
+    let (user, credential) = (view.user.clone(), view.credential.clone());
+    tokio::task::spawn_blocking(move || {
+        PasswordFile::load(&file).is_ok_and(|f| f.credential(&user).is_some_and(|c| session::csrf_matches(c, &credential)))
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The request's `Host` is an IP address, `localhost`, or a name given with
+/// `--console-hostname`: a DNS-rebinding page reaches the console under its own name.
+fn known_host(request: &Request, hostnames: &[String]) -> bool {
+    let Some(host) = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => return v6.split(']').next().is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    let name = name.to_ascii_lowercase();
+    name.parse::<std::net::Ipv4Addr>().is_ok() || name == "localhost" || hostnames.contains(&name)
 }
 
 /// One field of an urlencoded body.
@@ -319,4 +390,38 @@ async fn headers(State(secure): State<bool>, request: Request, next: Next) -> Re
         h.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_host(host: &str) -> Request {
+        Request::builder().uri("/").header(header::HOST, host).body(Body::empty()).unwrap_or_default()
+    }
+
+    #[test]
+    fn only_addresses_localhost_and_given_names_are_hosts() {
+        let names = vec!["lvs1.example.net".to_owned()];
+        for ok in ["192.168.1.10:3636", "127.0.0.1", "[::1]:3636", "[2001:db8::1]", "localhost:3636", "LOCALHOST", "lvs1.example.net:3636"] {
+            assert!(known_host(&with_host(ok), &names), "{ok}");
+        }
+        for bad in ["evil.example:3636", "rebind.attacker.test", "[evil]:3636", "192.168.1.10.evil.example", ""] {
+            assert!(!known_host(&with_host(bad), &names), "{bad}");
+        }
+        let no_host = Request::builder().uri("/").body(Body::empty()).unwrap_or_default();
+        assert!(!known_host(&no_host, &names));
+    }
+
+    #[test]
+    fn origin_must_name_the_host() {
+        let req = |origin: &str| {
+            Request::builder().uri("/").header(header::HOST, "192.168.1.10:3636").header(header::ORIGIN, origin).body(Body::empty()).unwrap_or_default()
+        };
+        assert!(same_origin(&req("http://192.168.1.10:3636")));
+        assert!(same_origin(&req("https://192.168.1.10:3636")));
+        for bad in ["http://evil.example", "null", "http://192.168.1.10:3636.evil.example", "http://192.168.1.10"] {
+            assert!(!same_origin(&req(bad)), "{bad}");
+        }
+    }
 }

@@ -90,6 +90,11 @@ pub struct Args {
     #[arg(long, value_name = "PEM", requires = "console_tls_key", help_heading = "Web console")]
     pub console_tls_cert: Option<PathBuf>,
 
+    /// A host name the console answers to, besides IP addresses and localhost (repeat for
+    /// several): requests naming another host are refused, as a DNS-rebinding page's would be.
+    #[arg(long = "console-hostname", value_name = "NAME", help_heading = "Web console")]
+    pub console_hostnames: Vec<String>,
+
     /// The private key (PEM) of --console-tls-cert.
     #[arg(long, value_name = "PEM", requires = "console_tls_cert", help_heading = "Web console")]
     pub console_tls_key: Option<PathBuf>,
@@ -170,6 +175,7 @@ impl Args {
             listen,
             tls: self.console_tls_cert.clone().zip(self.console_tls_key.clone()),
             password_file: self.console_password_file.clone(),
+            hostnames: self.console_hostnames.clone(),
         })
     }
 

@@ -35,6 +35,9 @@ pub struct ConfigFile {
     /// The file as last put in force (the console edits this one), and its format.
     current: std::sync::Mutex<Config>,
     format: rvs_config::Format,
+    /// The file's stamp when rvsd last read or wrote it: the console does not overwrite a file
+    /// changed by hand since.
+    on_disk: std::sync::Mutex<Stamp>,
 }
 
 /// Reads `path`, logging its warnings; the error lists every diagnostic.
@@ -64,6 +67,7 @@ impl ConfigFile {
             started: config.clone(),
             current: std::sync::Mutex::new(config.clone()),
             format,
+            on_disk: std::sync::Mutex::new(std::fs::canonicalize(path).ok().and_then(|p| stamp(&p))),
             path: path.to_path_buf(),
             cli_marks: cli_marks.to_vec(),
             monitor,
@@ -76,6 +80,7 @@ impl ConfigFile {
     /// Reads the file again and puts it in force; on failure the running configuration stays.
     pub async fn reload(&self) -> Result<ReloadReport> {
         let _one_at_a_time = self.reloading.lock().await;
+        let read_stamp = std::fs::canonicalize(&self.path).ok().and_then(|p| stamp(&p));
         let (config, warnings, _) = load(&self.path).inspect_err(|e| {
             tracing::error!(file = %self.path.display(), "reload refused, the running configuration stays:\n{e}");
         })?;
@@ -94,6 +99,7 @@ impl ConfigFile {
         };
         self.monitor.replace(config.in_force())?;
         self.set_current(config);
+        *lock(&self.on_disk) = read_stamp;
         tracing::info!(file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "configuration reloaded");
         Ok(report)
     }
@@ -105,14 +111,11 @@ impl ConfigFile {
 
     /// The file as last put in force.
     pub fn current(&self) -> Config {
-        self.current.lock().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        lock(&self.current).clone()
     }
 
     fn set_current(&self, config: Config) {
-        match self.current.lock() {
-            Ok(mut c) => *c = config,
-            Err(p) => *p.into_inner() = config,
-        }
+        *lock(&self.current) = config;
     }
 
     pub fn path(&self) -> &Path {
@@ -139,15 +142,27 @@ impl ConfigFile {
 
     /// The console's change: `edit` applied to the configuration in force, validated as a
     /// reload validates a file (by writing it as rvs's TOML and reading that back), put in force
-    /// through the same diff, then saved over the file (atomically, keeping its mode). Nothing
-    /// is applied or written if any step before fails.
+    /// through the same diff, then saved over the file. The new file is written beside the old
+    /// one first and renamed over it only once the change is in force, so nothing is applied if
+    /// it cannot be written and nothing is written if it cannot be applied. A file changed by
+    /// hand since rvsd last read it is not overwritten.
     pub async fn apply_edit(&self, edit: rvs_console::backend::Edit) -> Result<ReloadReport, rvs_console::backend::ApplyError> {
         use rvs_console::backend::ApplyError;
         let _one_at_a_time = self.reloading.lock().await;
         if let Some(reason) = self.read_only_reason() {
             return Err(ApplyError::ReadOnly(reason));
         }
-        let mut config = self.current();
+        // Written through a symlink to the file it names, so that a file kept elsewhere (under
+        // version control, say) is the one changed.
+        let target = std::fs::canonicalize(&self.path).map_err(|e| ApplyError::Failed(format!("{}: {e}", self.path.display())))?;
+        if stamp(&target) != *lock(&self.on_disk) {
+            return Err(ApplyError::Failed(format!(
+                "{} was changed on disk since rvsd last read it: `rvs reload` it first (nothing was applied)",
+                self.path.display()
+            )));
+        }
+        let before = self.current();
+        let mut config = before.clone();
         edit(&mut config).map_err(ApplyError::Edit)?;
         let text = format!(
             "# rvs configuration (TOML). The web console rewrites this file when a change is made there;\n\
@@ -159,29 +174,37 @@ impl ConfigFile {
         if loaded.config != config {
             return Err(ApplyError::Failed("the change cannot be written as rvs's TOML without loss; nothing was applied".to_owned()));
         }
-        let temp = self.path.with_extension("console-new");
-        write_like(&temp, &self.path, text.as_bytes()).map_err(|e| ApplyError::Failed(format!("writing {}: {e}", temp.display())))?;
-        let applied = async {
-            settings(&self.director, &self.cli_marks, &config).await?;
-            self.monitor.replace(config.in_force()).map_err(anyhow::Error::from)
+        let staged = {
+            use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+            let meta = std::fs::metadata(&target).map_err(|e| ApplyError::Failed(format!("{}: {e}", target.display())))?;
+            let owner = Some((meta.uid(), meta.gid())).filter(|o| o.0 != 0 || o.1 != 0);
+            rvs_console::staged_file::stage(&target, text.as_bytes(), meta.permissions().mode() & 0o7777, owner)
+                .map_err(|e| ApplyError::Failed(format!("writing beside {}: {e}", target.display())))?
         };
-        if let Err(e) = applied.await {
-            let _ = std::fs::remove_file(&temp);
-            return Err(ApplyError::Failed(format!("{e:#}")));
+        // Timeouts and mark rules only when the change is theirs: a weight changed in the console
+        // must not undo an `rvsadm --set` or `rvs mark` made since. Sync daemons are not started
+        // from here: like VRRP, they follow the file at rvsd's next start.
+        if config.timeouts != before.timeouts || config.marks != before.marks {
+            let mut settings_only = config.clone();
+            settings_only.sync_daemon = None;
+            settings(&self.director, &self.cli_marks, &settings_only).await.map_err(|e| ApplyError::Failed(format!("{e:#}")))?;
         }
-        std::fs::rename(&temp, &self.path).map_err(|e| ApplyError::Failed(format!("in force, but not saved to {}: {e}", self.path.display())))?;
+        self.monitor.replace(config.in_force()).map_err(|e| ApplyError::Failed(format!("{e:#}")))?;
+        // In force from here on: what follows is saving it.
+        self.set_current(config.clone());
+        let saved = staged.commit();
+        *lock(&self.on_disk) = stamp(&target);
+        saved.map_err(|e| ApplyError::Failed(format!("in force, but not saved to {}: {e}", target.display())))?;
         let mut warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
         if config.vrrp != self.started.vrrp || config.vrrp_scripts != self.started.vrrp_scripts || config.sync_daemon != self.started.sync_daemon {
             warnings.push("VRRP and sync changes take effect when rvsd restarts".to_owned());
         }
-        let report = ReloadReport {
+        Ok(ReloadReport {
             file: self.path.display().to_string(),
             virtual_servers: config.virtual_servers.len(),
             real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
             warnings,
-        };
-        self.set_current(config);
-        Ok(report)
+        })
     }
 
     /// Every real server of the file, its checks, and its weight in the table.
@@ -206,15 +229,17 @@ impl ConfigFile {
     }
 }
 
-/// Writes `bytes` to `path` with the mode of `like` (0600 if it has none), synced to disk.
-fn write_like(path: &Path, like: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let mode = std::fs::metadata(like).map_or(0o600, |m| m.permissions().mode() & 0o7777);
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    file.write_all(bytes)?;
-    file.sync_all()
+/// What tells that a file was changed: its modification time, size and inode.
+type Stamp = Option<(std::time::SystemTime, u64, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len(), meta.ino()))
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The file's settings other than services: timeouts, then mark rules (the one that can be

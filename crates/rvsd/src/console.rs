@@ -33,13 +33,26 @@ impl Backend for RvsdBackend {
             }
             _ => Vec::new(),
         };
-        let connections = match d.handle(&Request::GetConnections).await {
+        let mut connections = match d.handle(&Request::GetConnections).await {
             Response::Connections { connections } => connections,
             _ => Vec::new(),
         };
         let sync = d.sync_daemons();
         drop(d);
-        Snapshot { services, health, vrrp: self.ha.views(), connections, sync }
+        let connection_count = connections.len();
+        connections.truncate(rvs_console::backend::CONNECTIONS_SHOWN);
+        Snapshot { services, health, vrrp: self.ha.views(), connections, connection_count, sync }
+    }
+
+    async fn services(&self) -> Vec<rvs_core::model::ServiceEntry> {
+        match self.director.lock().await.handle(&Request::GetServices).await {
+            Response::Services { services } => services,
+            _ => Vec::new(),
+        }
+    }
+
+    fn vrrp(&self) -> Vec<rvs_console::backend::VrrpView> {
+        self.ha.views()
     }
 
     async fn config(&self) -> Option<ConfigView> {
@@ -51,8 +64,13 @@ impl Backend for RvsdBackend {
         let Some(file) = &self.config else {
             return Err(ApplyError::ReadOnly("rvsd runs without a configuration file (-f FILE)".to_owned()));
         };
+        // A task of its own: a browser that hangs up, or the console stopping, drops the
+        // request's handler, and must not cut a change off halfway through.
+        let file = file.clone();
+        let report = tokio::spawn(async move { file.apply_edit(edit).await })
+            .await
+            .map_err(|e| ApplyError::Failed(format!("the change did not finish: {e}")))??;
         // The console logs who changed what; the file and its size go with it here.
-        let report = file.apply_edit(edit).await?;
         tracing::debug!(who, change = what, file = %report.file, virtual_servers = report.virtual_servers, real_servers = report.real_servers, "saved");
         Ok(Applied { warnings: report.warnings })
     }

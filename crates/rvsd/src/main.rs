@@ -245,7 +245,17 @@ async fn start_console(
         instance: args.instance(),
     };
     let backend = Arc::new(console::RvsdBackend { director: director.clone(), config: config.cloned(), ha, facts });
-    rvs_console::start(console, backend).await.map(Some).context("the web console")
+    match rvs_console::start(console, backend).await {
+        Ok(console) => Ok(Some(console)),
+        // Asked for: refused, so that the operator sees it at once.
+        Err(e) if args.console.is_some() => Err(e.context("the web console")),
+        // Only on by default (a password file exists): the director runs without it rather than
+        // not at all (piranha-gui's Apache may still hold 3636 during a migration).
+        Err(e) => {
+            tracing::error!("web console not started: {e:#}");
+            Ok(None)
+        }
+    }
 }
 
 /// The signals rvsd handles: SIGTERM and SIGINT stop it, SIGHUP reloads the configuration file.

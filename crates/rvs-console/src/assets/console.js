@@ -6,6 +6,8 @@
 const SVG = "http://www.w3.org/2000/svg";
 
 async function refreshLive(live) {
+  // A tab in the background asks nothing of the director.
+  if (document.hidden) return;
   try {
     const r = await fetch(live.dataset.src, { credentials: "same-origin", cache: "no-store" });
     if (r.status === 401) { window.location.assign("/login"); return; }
@@ -46,6 +48,7 @@ function chart(title, points, key, now) {
 }
 
 async function refreshCharts(box) {
+  if (document.hidden && box.childElementCount > 0) return;
   let data;
   try {
     const r = await fetch(box.dataset.src, { credentials: "same-origin", cache: "no-store" });
@@ -104,8 +107,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const charts = document.getElementById("charts");
   if (charts) { refreshCharts(charts); setInterval(() => refreshCharts(charts), 10000); }
   document.querySelectorAll("form[data-testid=check-form]").forEach(checkForm);
-  // Deleting asks first.
-  document.querySelectorAll("button.danger").forEach(b => b.addEventListener("click", e => {
-    if (!window.confirm("Delete? This is applied and saved at once.")) e.preventDefault();
+  // Deleting and disabling ask first: they cut connections off.
+  document.querySelectorAll("button.danger, button.confirm").forEach(b => b.addEventListener("click", e => {
+    const text = b.dataset.confirm || "Delete? Its connections are cut off; this is applied and saved at once.";
+    if (!window.confirm(text)) e.preventDefault();
   }));
 });

@@ -13,9 +13,9 @@
 //! up in a journal).
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -138,6 +138,12 @@ impl PasswordFile {
 
     /// Whether `password` is `user`'s. An unknown user costs an argon2 verification too (against
     /// a dummy hash), so that the answer's timing does not tell which user names exist.
+    /// The user's password hash (PHC string), if the user is in the file: a session records it
+    /// and ends when it changes.
+    pub fn credential(&self, user: &str) -> Option<&str> {
+        self.users.iter().find(|(name, _)| name == user).map(|(_, phc)| phc.as_str())
+    }
+
     pub fn verify(&self, user: &str, password: &str) -> bool {
         // Over-long input is refused before argon2 sees it: the limit is what bounds the work a
         // login form can ask for. Its length is no secret, so answering at once reveals nothing.
@@ -297,9 +303,8 @@ fn dummy_hash() -> Option<&'static str> {
     DUMMY.get_or_init(|| hash_password("rvs: no such user, no such password").ok()).as_deref()
 }
 
-/// Writes `data` to a new file beside `path` and renames it over `path`. `owner` is the old
-/// file's `(uid, gid)`: root running `rvs passwd` for an rvsd that runs as another user must not
-/// hand the file to root, which rvsd would then refuse.
+/// Replaces `path` atomically with a 0600 file of `data` (crate::staged_file), owned by `owner`
+/// when given and not already this process's.
 fn write_atomically(path: &Path, data: &[u8], owner: Option<(u32, u32)>) -> Result<(), PasswdError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -308,44 +313,8 @@ fn write_atomically(path: &Path, data: &[u8], owner: Option<(u32, u32)>) -> Resu
     if !dir.exists() {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io_error(dir, e))?;
     }
-    let Some(name) = path.file_name() else {
-        return Err(io_error(path, io::Error::new(io::ErrorKind::InvalidInput, "not a file name")));
-    };
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).map_err(PasswdError::Random)?;
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = dir.join(format!(".{}.{suffix}.tmp", name.to_string_lossy()));
-
-    // mode(0o600) applies at creation, so the hashes are never readable by others, not even
-    // between open and a later chmod; create_new refuses to follow a planted file or symlink.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| io_error(&tmp, e))?;
-    let written = (|| {
-        // A umask cannot add bits, but be explicit about the result rather than rely on it.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        if let Some((uid, gid)) = owner
-            && (uid, gid) != (effective_uid(), effective_gid())
-        {
-            std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
-        }
-        file.write_all(data)?;
-        file.sync_all()
-    })();
-    drop(file);
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(path, e));
-    }
-    // The rename itself is durable only once the directory is synced; failing that is not worth
-    // an error (the new file is in place), and some file systems refuse fsync on a directory.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let owner = owner.filter(|o| *o != (effective_uid(), effective_gid()));
+    crate::staged_file::stage(path, data, 0o600, owner).and_then(crate::staged_file::Staged::commit).map_err(|e| io_error(path, e))
 }
 
 fn io_error(path: &Path, source: io::Error) -> PasswdError {

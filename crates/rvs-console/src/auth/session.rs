@@ -47,34 +47,55 @@ impl Default for Limits {
 pub struct RandomError(getrandom::Error);
 
 /// What a login hands to the browser: the cookie's token and the forms' CSRF token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewSession {
     pub token: String,
     pub csrf: String,
 }
 
 /// A live session as a request sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionView {
     pub user: String,
     pub csrf: String,
+    /// The user's password hash when they logged in: a session ends when `rvs passwd` changes
+    /// it or removes the user.
+    pub credential: String,
 }
 
-#[derive(Debug)]
+// Tokens and hashes never reach a log through Debug.
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SessionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionView").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
 struct Session {
     user: String,
     csrf: String,
+    credential: String,
     created: Instant,
     last_seen: Instant,
 }
 
 /// The sessions of the console, keyed by their cookie token.
-#[derive(Debug)]
 pub struct Sessions {
     limits: Limits,
     // A lookup by token in a hash map takes no time that depends on how much of a guessed token
     // is right in any usable way (the key is hashed with a random SipHash key first).
     by_token: HashMap<String, Session>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").field("limits", &self.limits).field("sessions", &self.by_token.len()).finish()
+    }
 }
 
 impl Sessions {
@@ -85,7 +106,7 @@ impl Sessions {
     /// Starts a session for `user` (whose password was just verified). When the store is full,
     /// expired sessions go first, then the one unused the longest: an operator working in the
     /// console keeps their session even if someone logs in many times over.
-    pub fn create(&mut self, user: &str, now: Instant) -> Result<NewSession, RandomError> {
+    pub fn create(&mut self, user: &str, credential: &str, now: Instant) -> Result<NewSession, RandomError> {
         let token = random_token()?;
         let csrf = random_token()?;
         self.purge(now);
@@ -95,7 +116,7 @@ impl Sessions {
             };
             self.by_token.remove(&lru);
         }
-        let session = Session { user: user.to_owned(), csrf: csrf.clone(), created: now, last_seen: now };
+        let session = Session { user: user.to_owned(), csrf: csrf.clone(), credential: credential.to_owned(), created: now, last_seen: now };
         self.by_token.insert(token.clone(), session);
         Ok(NewSession { token, csrf })
     }
@@ -110,7 +131,7 @@ impl Sessions {
             return None;
         }
         session.last_seen = session.last_seen.max(now);
-        Some(SessionView { user: session.user.clone(), csrf: session.csrf.clone() })
+        Some(SessionView { user: session.user.clone(), csrf: session.csrf.clone(), credential: session.credential.clone() })
     }
 
     /// Ends the session of `token` (logout); whether there was one.

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use rvs_core::config::{Check, CheckKind, CheckTarget, CheckTiming, Config, ExpectPattern, HttpCheck, HttpVersion, StatusCodes, StatusRange, UrlCheck};
+use rvs_core::config::{
+    Check, CheckKind, CheckTarget, CheckTiming, Config, ExpectPattern, HttpCheck, HttpVersion, StatusCodes, StatusRange, UrlCheck,
+    VirtualServer,
+};
 
 use super::fields::{Errors, Fields, Reader, escape, unescape};
 use super::find_service;
@@ -103,10 +106,37 @@ pub fn values(check: Option<&Check>) -> Vec<(&'static str, String)> {
     v
 }
 
-/// Gives every real server of the service this check (or none).
+/// The check the form edits for this service: `Ok` when every real server has the same one
+/// check (or none) and the form can show all of it; otherwise why the form cannot change it
+/// without losing something (TLS, a virtual host, a digest, per-server checks …).
+pub fn editable(vs: &VirtualServer) -> Result<Option<&Check>, String> {
+    let first = vs.reals.first().map(|r| r.checks.as_slice()).unwrap_or_default();
+    let same = vs.reals.iter().all(|r| r.checks == first);
+    let shown = match first {
+        [] => return if same { Ok(None) } else { Err(not_editable("its real servers have different checks")) },
+        [c] => c,
+        _ => return Err(not_editable("its real servers have several checks each")),
+    };
+    if !same {
+        return Err(not_editable("its real servers have different checks"));
+    }
+    let values: Vec<(String, String)> = values(Some(shown)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    match read(&Fields::new(values)) {
+        Ok(Some(c)) if c == *shown => Ok(Some(shown)),
+        _ => Err(not_editable(&format!("its {} check has settings this form does not show", shown.kind.keyword()))),
+    }
+}
+
+fn not_editable(why: &str) -> String {
+    format!("The check form cannot change this service's checks: {why}. Change them in the configuration file.")
+}
+
+/// Gives every real server of the service this check (or none), if the form can edit what the
+/// service has now ([`editable`]).
 pub fn set(service: String, check: Option<Check>) -> Edit {
     Box::new(move |config: &mut Config| {
         let vs = find_service(config, &service)?;
+        editable(vs).map_err(crate::backend::EditError::form)?;
         for r in &mut vs.reals {
             r.checks = check.iter().cloned().collect();
         }
@@ -142,6 +172,35 @@ mod tests {
         for field in ["path", "status", "interval"] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn a_check_the_form_cannot_show_is_not_overwritten() {
+        use rvs_core::config::{RealServer, TlsOptions};
+        use rvs_core::model::{DestSpec, ForwardMethod, Netmask, Protocol, SchedulerName, ServiceFlags, ServiceKey, ServiceSpec, TunnelSpec, Weight};
+        let f = fields(&[("kind", "http"), ("path", "/health")]);
+        let plain = read(&f).ok().flatten().unwrap_or_else(|| panic!("http"));
+        let mut tls = plain.clone();
+        if let CheckKind::Http(h) = &mut tls.kind {
+            h.tls = Some(TlsOptions::default());
+        }
+        let key = ServiceKey::Addr { protocol: Protocol::Tcp, addr: [10, 0, 0, 1].into(), port: 443 };
+        let spec = ServiceSpec { key, scheduler: SchedulerName::wlc(), flags: ServiceFlags::default(), timeout: 0, netmask: Netmask::full(key.af()), pe: None };
+        let real = |a: u8, checks: Vec<Check>| RealServer {
+            checks,
+            ..RealServer::new(DestSpec { addr: [10, 0, 1, a].into(), port: 443, fwd: ForwardMethod::Route, weight: Weight::new(1).unwrap_or_default(), u_threshold: 0, l_threshold: 0, tunnel: TunnelSpec::default() })
+        };
+        let vs = |checks: [Vec<Check>; 2]| {
+            let [a, b] = checks;
+            VirtualServer::new(spec.clone(), vec![real(2, a), real(3, b)])
+        };
+        assert_eq!(editable(&vs([vec![plain.clone()], vec![plain.clone()]])), Ok(Some(&plain)));
+        assert!(editable(&vs([vec![tls.clone()], vec![tls.clone()]])).is_err(), "SSL_GET would become HTTP_GET");
+        assert!(editable(&vs([vec![plain.clone()], vec![]])).is_err(), "per-server checks");
+        assert!(editable(&vs([vec![plain.clone(), plain.clone()], vec![plain.clone(), plain]])).is_err());
+        let mut config = Config { virtual_servers: vec![vs([vec![tls.clone()], vec![tls.clone()]])], ..Config::default() };
+        assert!(set("tcp-10.0.0.1-443".into(), None)(&mut config).is_err());
+        assert_eq!(config.virtual_servers[0].reals[0].checks, vec![tls]);
     }
 
     #[test]

@@ -87,7 +87,12 @@ pub fn add(service: String, form: RealForm) -> Edit {
         if (form.addr.is_ipv4() != (vs.service.key.af() == rvs_core::model::AddressFamily::Inet)) && form.fwd != ForwardMethod::Tunnel {
             return Err(EditError::field("address", "a real server is of the service's address family, unless tunnelled"));
         }
-        let checks = vs.reals.first().map(|r| r.checks.clone()).unwrap_or_default();
+        // The others' checks, aimed at the new server: a check that named another server's
+        // address would report that server's health as this one's.
+        let mut checks = vs.reals.first().map(|r| r.checks.clone()).unwrap_or_default();
+        for c in &mut checks {
+            c.target.ip = None;
+        }
         vs.reals.push(RealServer { checks, ..RealServer::new(dest) });
         Ok(())
     })

@@ -124,7 +124,7 @@ pub fn read(fields: &Fields) -> Result<RedundancyForm, Errors> {
 }
 
 /// Puts the form in the configuration: the first VRRP instance is the one the form edits (its
-/// other settings, such as authentication and scripts, stay); unticking VRRP removes it.
+/// other settings, such as authentication and scripts, stay); unticking VRRP removes that one.
 pub fn set(form: RedundancyForm) -> Edit {
     Box::new(move |config: &mut Config| {
         match form.vrrp {
@@ -143,9 +143,11 @@ pub fn set(form: RedundancyForm) -> Edit {
                 i.unicast_peer = v.peers;
                 i.virtual_ipaddress = v.addresses;
             }
-            None => {
-                config.vrrp.truncate(0);
+            // The form's instance only: others in the file are not the form's to remove.
+            None if !config.vrrp.is_empty() => {
+                config.vrrp.remove(0);
             }
+            None => {}
         }
         config.sync_daemon = form.sync.map(|(interface, syncid)| {
             let mut spec = config.sync_daemon.clone().unwrap_or_else(|| SyncDaemonSpec::new(interface.clone()));

@@ -75,7 +75,7 @@ pub async fn submit<B: Backend>(
     };
     let result = read_and_apply(&app, &session, peer.as_deref(), &fields, global::read, describe, global::set).await;
     match result {
-        Ok(_) => Redirect::to("/global?saved=1").into_response(),
+        Ok(applied) => Redirect::to(&format!("/global?saved={}", super::saved_code(&applied))).into_response(),
         Err(e) => draw(&app, &session, Some(FormState::submitted(fields.values(), e)), None, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }

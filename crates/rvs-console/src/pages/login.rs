@@ -54,7 +54,9 @@ pub async fn submit<B: Backend>(
     let ip = peer.map_or(std::net::IpAddr::from([0u8; 4]), |p| p.0.0.ip());
     let begun = lock(&app.throttle).begin(ip, Instant::now());
     if let Err(wait) = begun {
-        tracing::warn!(from = %ip, user = ?user, "console: login refused: too many failed logins from this address, or one being checked");
+        // Debug, not warn: a flood of refused attempts must not drown the director's log (the
+        // failures that earned the wait were logged).
+        tracing::debug!(from = %ip, "console: login refused: too many failed logins from this address, or one being checked");
         // Whole seconds, rounded up: a client waiting that long is not refused again.
         let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         let mut state = FormState::new([("user", user)]);
@@ -64,26 +66,29 @@ pub async fn submit<B: Backend>(
         return response;
     }
     let _attempt = Attempt { app: app.clone(), ip };
-    // A few checks at once at most: each holds argon2's 19 MiB while it runs.
-    let Ok(_permit) = app.verifying.acquire().await else {
-        return super::super::server::refuse(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
-    };
     let file = app.password_file.clone();
     let (u, p) = (user.clone(), password);
-    // argon2 takes tens of milliseconds on purpose: off the async workers.
-    let verified = tokio::task::spawn_blocking(move || match PasswordFile::load(&file) {
-        Ok(f) => Ok(f.verify(&u, &p)),
-        Err(e) => Err(e.to_string()),
-    })
-    .await
-    .unwrap_or_else(|e| Err(e.to_string()));
-    match verified {
-        Ok(true) => {
+    let checked = {
+        // A few checks at once at most, each holding argon2's 19 MiB while it runs; the permit
+        // is held for the check only, not for the failure's delay below.
+        let Ok(_permit) = app.verifying.acquire().await else {
+            return super::super::server::refuse(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
+        };
+        // argon2 takes tens of milliseconds on purpose: off the async workers.
+        tokio::task::spawn_blocking(move || match PasswordFile::load(&file) {
+            Ok(f) => Ok((f.verify(&u, &p).then(|| f.credential(&u).map(str::to_owned)).flatten(), f.credential(&u).is_some())),
+            Err(e) => Err(e.to_string()),
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
+    };
+    match checked {
+        Ok((Some(credential), _)) => {
             lock(&app.throttle).succeeded(ip);
-            let created = app.sessions.lock().await.create(&user, Instant::now());
+            let created = app.sessions.lock().await.create(&user, &credential, Instant::now());
             match created {
                 Ok(new) => {
-                    tracing::info!(user = ?user, from = %ip, "console: logged in");
+                    tracing::info!(user = %user, from = %ip, "console: logged in");
                     let cookie = session::set_cookie(&new.token, app.secure);
                     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
                 }
@@ -93,9 +98,11 @@ pub async fn submit<B: Backend>(
                 }
             }
         }
-        Ok(false) => {
+        Ok((None, known)) => {
             let delay = lock(&app.throttle).failed(ip, Instant::now());
-            tracing::warn!(user = ?user, from = %ip, delay_secs = delay.as_secs_f64(), "console: failed login");
+            // A name that is no user may be a password typed in the wrong field: not logged.
+            let who = if known { user.as_str() } else { "(not a user)" };
+            tracing::warn!(user = %who, from = %ip, delay_secs = delay.as_secs_f64(), "console: failed login");
             tokio::time::sleep(delay).await;
             let mut state = FormState::new([("user", user)]);
             state.errors = Errors::default();
@@ -132,6 +139,6 @@ fn lock(throttle: &std::sync::Mutex<LoginThrottle>) -> std::sync::MutexGuard<'_,
 
 pub async fn logout<B: Backend>(State(app): State<Arc<App<B>>>, Extension(session): Extension<Session>) -> Response {
     app.sessions.lock().await.remove(&session.token);
-    tracing::info!(user = ?session.view.user, "console: logged out");
+    tracing::info!(user = %session.view.user, "console: logged out");
     ([(header::SET_COOKIE, session::clear_cookie(app.secure))], Redirect::to("/login")).into_response()
 }

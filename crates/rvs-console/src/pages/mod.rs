@@ -171,10 +171,16 @@ pub fn form_error(state: &FormState) -> Markup {
 pub fn saved_note(saved: Option<&str>) -> Markup {
     let text = match saved {
         Some("1") => "Applied and saved.",
-        Some("restart") => "Saved. VRRP and sync changes take effect when rvsd restarts.",
+        Some("restart") => "Saved. VRRP and sync changes take effect when rvsd restarts: move the VIPs to the peer first, since a restarted director starts with an empty connection table.",
+        Some("warn") => "Applied and saved, with warnings: rvsd's log has them.",
         _ => return html! {},
     };
     html! { p.saved role="status" { (text) } }
+}
+
+/// The `saved` note a page shows after a change.
+pub fn saved_code(applied: &Applied) -> &'static str {
+    if applied.warnings.is_empty() { "1" } else { "warn" }
 }
 
 /// Who made a change, for the log: the user and the address they came from.
@@ -191,6 +197,9 @@ pub async fn apply<B: Backend>(app: &Arc<App<B>>, session: &Session, peer: Optio
     match app.backend.apply(edit, &who, what).await {
         Ok(applied) => {
             tracing::info!(who, change = what, "console: change applied and saved");
+            for warning in &applied.warnings {
+                tracing::warn!(who, change = what, "console: {warning}");
+            }
             Ok(applied)
         }
         Err(e) => {

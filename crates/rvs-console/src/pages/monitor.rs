@@ -16,11 +16,9 @@ use rvs_core::model::{DestAddr, ForwardMethod, ServiceEntry, ServiceKey};
 use serde_json::json;
 
 use super::{layout, respond};
-use crate::backend::{Backend, Facts, Snapshot};
+use crate::backend::{Backend, CONNECTIONS_SHOWN, Facts, Snapshot};
 use crate::server::{App, Session};
 
-/// Connections listed on the page (the count is always whole).
-const CONNECTIONS_SHOWN: usize = 50;
 
 fn forward(f: ForwardMethod) -> &'static str {
     match f {
@@ -98,7 +96,7 @@ pub fn live(snapshot: &Snapshot, facts: &Facts, router_id: Option<&str>) -> Mark
             }
             div.card {
                 h2 { "Connections" }
-                p.big data-testid="connections" { (snapshot.connections.len()) }
+                p.big data-testid="connections" { (snapshot.connection_count) }
                 @for d in &snapshot.sync { p.muted { "sync " (d.state.name()) " on " (d.ifname.as_str()) ", syncid " (d.syncid) } }
             }
         }
@@ -161,8 +159,8 @@ pub fn live(snapshot: &Snapshot, facts: &Facts, router_id: Option<&str>) -> Mark
                     }
                 }
             }
-            @if snapshot.connections.len() > CONNECTIONS_SHOWN {
-                p.muted { "… and " (snapshot.connections.len() - CONNECTIONS_SHOWN) " more (rvsadm -Lnc lists them all)." }
+            @if snapshot.connection_count > snapshot.connections.len() {
+                p.muted { "… and " (snapshot.connection_count - snapshot.connections.len()) " more (rvsadm -Lnc lists them all)." }
             }
         }
     }
@@ -254,7 +252,7 @@ pub async fn status_json<B: Backend>(State(app): State<Arc<App<B>>>) -> Response
         .collect();
     Json(json!({
         "router_id": router_id, "instance": facts.instance, "interfaces": facts.interfaces,
-        "services": services, "health": health, "vrrp": vrrp, "connections": snapshot.connections.len(),
+        "services": services, "health": health, "vrrp": vrrp, "connections": snapshot.connection_count,
     }))
     .into_response()
 }

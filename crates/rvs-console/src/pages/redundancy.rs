@@ -19,7 +19,7 @@ use crate::server::{App, Peer, Session};
 
 async fn draw<B: Backend>(app: &App<B>, session: &Session, state: Option<FormState>, saved: Option<&str>, status: StatusCode) -> Response {
     let view = app.backend.config().await;
-    let running = app.backend.snapshot().await.vrrp;
+    let running = app.backend.vrrp();
     let body = html! {
         (saved_note(saved))
         @for v in &running {

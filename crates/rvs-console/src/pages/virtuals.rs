@@ -12,7 +12,7 @@ use rvs_core::config::VirtualServer;
 use rvs_core::model::ServiceKey;
 use serde::Deserialize;
 
-use super::{FormState, apply, csrf, field, form_error, layout, respond, read_only_note, saved_note, select};
+use super::{FormState, apply, csrf, saved_code, field, form_error, layout, respond, read_only_note, saved_note, select};
 use crate::backend::{Backend, ConfigView};
 use crate::forms::fields::{Errors, Fields};
 use crate::forms::{check, real, service, slug};
@@ -116,12 +116,12 @@ pub async fn add<B: Backend>(
         Ok(form) => {
             let target = slug::service(&form.key);
             let what = format!("add virtual server {}", form.key);
-            apply(&app, &session, peer.as_deref(), service::add(form), &what).await.map(|_| target)
+            apply(&app, &session, peer.as_deref(), service::add(form), &what).await.map(|a| (target, saved_code(&a)))
         }
         Err(errors) => Err(errors),
     };
     match result {
-        Ok(target) => Redirect::to(&format!("/virtual/{target}?saved=1")).into_response(),
+        Ok((target, saved)) => Redirect::to(&format!("/virtual/{target}?saved={saved}")).into_response(),
         Err(errors) => {
             let view = config_or_note(&app).await;
             list_page(&session, view.as_ref(), &FormState::submitted(fields.values(), errors), None, StatusCode::UNPROCESSABLE_ENTITY)
@@ -150,7 +150,13 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
     let service_state = forms.service.unwrap_or_else(|| service_values(vs));
     let default_fwd = vs.reals.first().map_or("dr", |r| real::forward_name(r.dest.fwd));
     let real_state = forms.real.unwrap_or_else(|| FormState::new([("weight", "1".to_owned()), ("forward", default_fwd.to_owned())])).prefixed("real-");
-    let check_state = forms.check.unwrap_or_else(|| FormState::new(check::values(vs.reals.first().and_then(|r| r.checks.first())))).prefixed("check-");
+    let check_editable = check::editable(vs);
+    let check_state = forms
+        .check
+        .unwrap_or_else(|| FormState::new(check::values(vs.reals.first().and_then(|r| r.checks.first()))))
+        .prefixed("check-");
+    // A firewall-mark service has no address or port for the service form to show.
+    let fwmark = matches!(vs.service.key, ServiceKey::Fwmark { .. });
     let body = html! {
         (saved_note(saved))
         @if let Some(r) = &view.read_only { (read_only_note(r)) }
@@ -159,7 +165,7 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
         div.actions {
             @if vs.enabled {
                 span.badge.up { "enabled" }
-                form method="post" action=(format!("{base}/disable")) { (csrf(session)) button disabled[ro] { "Disable service" } }
+                form method="post" action=(format!("{base}/disable")) { (csrf(session)) button.confirm disabled[ro] data-confirm="Disable this service? Its connections are cut off and new ones are refused; it stays in the file." { "Disable service" } }
             } @else {
                 span.badge.none { "disabled" }
                 form method="post" action=(format!("{base}/enable")) { (csrf(session)) button disabled[ro] { "Enable service" } }
@@ -167,7 +173,8 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
             form method="post" action=(format!("{base}/delete")) { (csrf(session)) button.danger disabled[ro] { "Delete service" } }
         }
         h2 { "Service" }
-        (service_form(&service_state, &base, "Save service", session, ro))
+        @if fwmark { (read_only_note("A firewall-mark service is changed in the configuration file; its real servers and check can be changed here.")) }
+        (service_form(&service_state, &base, "Save service", session, ro || fwmark))
         h2 { "Real servers" }
         table.list data-testid="reals" {
             thead { tr { th { "Real server" } th { "Forwarding" } th { "Weight" } th { "State" } th { "" } } }
@@ -191,7 +198,7 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
                         td.buttons {
                             form method="post" action=(format!("{rbase}/quiesce")) { (csrf(session)) button disabled[ro] title="weight 0: its connections finish, new ones go elsewhere" { "Quiesce" } }
                             @if r.enabled {
-                                form method="post" action=(format!("{rbase}/disable")) { (csrf(session)) button disabled[ro] { "Disable" } }
+                                form method="post" action=(format!("{rbase}/disable")) { (csrf(session)) button.confirm disabled[ro] data-confirm="Disable this real server? It leaves the table and its connections are cut off; Quiesce lets them finish." { "Disable" } }
                             } @else {
                                 form method="post" action=(format!("{rbase}/enable")) { (csrf(session)) button disabled[ro] { "Enable" } }
                             }
@@ -215,9 +222,10 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
         }
         h2 { "Health check" }
         p.muted { "Every real server of the service runs this check; a real server whose check fails leaves the table (or gets weight 0 with inhibit)." }
+        @if let Err(why) = &check_editable { (read_only_note(why)) }
         form.grid method="post" action=(format!("{base}/check")) data-testid="check-form" {
             (csrf(session))
-            fieldset disabled[ro] {
+            fieldset disabled[ro || check_editable.is_err()] {
                 (form_error(&check_state))
                 (select(&check_state, "kind", "Check", check::KINDS))
                 (field(&check_state, "path", "HTTP path", "text", "/"))
@@ -257,12 +265,12 @@ async fn change<B: Backend>(
     on_error: impl FnOnce(Errors) -> ServiceForms,
 ) -> Response {
     let result = match outcome {
-        Ok((edit, what, target)) => apply(app, session, peer, edit, &what).await.map(|_| target),
+        Ok((edit, what, target)) => apply(app, session, peer, edit, &what).await.map(|a| (target, saved_code(&a))),
         Err(e) => Err(e),
     };
     match result {
-        Ok(Some(target)) if target.is_empty() => Redirect::to("/virtual?saved=1").into_response(),
-        Ok(target) => Redirect::to(&format!("/virtual/{}?saved=1", target.as_deref().unwrap_or(slug_text))).into_response(),
+        Ok((Some(target), saved)) if target.is_empty() => Redirect::to(&format!("/virtual?saved={saved}")).into_response(),
+        Ok((target, saved)) => Redirect::to(&format!("/virtual/{}?saved={saved}", target.as_deref().unwrap_or(slug_text))).into_response(),
         Err(errors) => match config_or_note(app).await {
             Ok(view) => show_page(session, &view, slug_text, on_error(errors), None, StatusCode::UNPROCESSABLE_ENTITY),
             Err(note) => respond(StatusCode::UNPROCESSABLE_ENTITY, layout("Virtual server", Some(session), "/virtual", note)),

@@ -2,6 +2,7 @@
 //! a debug build), so each test hashes as few passwords as it can.
 
 use super::*;
+use std::os::unix::fs::PermissionsExt as _;
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -7,7 +7,7 @@ fn limits(max_sessions: usize) -> Limits {
 }
 
 fn create(sessions: &mut Sessions, user: &str, now: Instant) -> NewSession {
-    sessions.create(user, now).unwrap_or_else(|e| panic!("{e}"))
+    sessions.create(user, "$argon2id$test", now).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn secs(s: u64) -> Duration {
@@ -38,7 +38,7 @@ fn get_returns_the_user_and_csrf_token_and_remove_ends_the_session() {
     let t0 = Instant::now();
     let new = create(&mut sessions, "admin", t0);
     let view = sessions.get(&new.token, t0 + secs(1));
-    assert_eq!(view, Some(SessionView { user: "admin".into(), csrf: new.csrf.clone() }));
+    assert_eq!(view, Some(SessionView { user: "admin".into(), csrf: new.csrf.clone(), credential: "$argon2id$test".into() }));
     assert_eq!(sessions.get(&new.csrf, t0), None, "the CSRF token is no session token");
     assert_eq!(sessions.get("", t0), None);
     assert!(sessions.remove(&new.token));
