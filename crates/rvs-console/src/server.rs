@@ -103,6 +103,7 @@ impl Console {
 /// bind, the certificate does not load, or the password file is missing or readable by others.
 pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result<Console> {
     PasswordFile::load(&config.password_file).with_context(|| "the console's password file (set one with `rvs passwd`)")?;
+    tokio::task::spawn_blocking(crate::auth::passwd::prepare);
     let tls = match &config.tls {
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
@@ -133,6 +134,12 @@ pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result
 fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::os::unix::fs::MetadataExt as _;
+    // As for the password file: a private key others can read is refused, not served.
+    let mode = std::fs::metadata(key).with_context(|| format!("the console key {}", key.display()))?.mode();
+    if mode & 0o077 != 0 {
+        anyhow::bail!("the console key {} has mode {:04o}: others can read it (chmod 600 {})", key.display(), mode & 0o7777, key.display());
+    }
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|i| i.collect::<Result<Vec<_>, _>>())
         .with_context(|| format!("reading the console certificate {}", cert.display()))?;

@@ -295,6 +295,12 @@ fn verify_phc(phc: &str, password: &str) -> bool {
     }
 }
 
+/// Computes the dummy hash now, so that the first login with an unknown user name does not take
+/// longer than one with a known name (which would tell the name is unknown).
+pub fn prepare() {
+    let _ = dummy_hash();
+}
+
 /// A hash of a password nobody knows, computed on first need and kept, for unknown users to be
 /// verified against. `None` only if the OS had no random numbers, when there is nothing better to
 /// do than answer faster.
