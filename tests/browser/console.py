@@ -240,6 +240,12 @@ def weight(page, base: str) -> None:
     weight_cell = page.locator(f'#live tr[data-real="{REALS[0]}:80"] [data-testid=weight]')
     expect(weight_cell).to_have_text("5")
     rvs_browser.shot(page, "13-monitor-weight")
+    # The service page says what the table holds now: realserver1 at its new weight, the
+    # stopped realserver2 out of it (its check fails).
+    goto(page, f"{base}/virtual/{SERVICE}")
+    live = lambda real: page.locator(f'table[data-testid=reals] tr[data-real="{real}-80"] [data-testid=in-table]')
+    expect(live(REALS[0])).to_contain_text("weight 5")
+    expect(live(REALS[1])).to_have_text("not in the table")
 
 
 def pages(page, base: str) -> None:

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use rvs_core::config::VirtualServer;
-use rvs_core::model::ServiceKey;
+use rvs_core::model::{DestEntry, ServiceEntry, ServiceKey};
 use serde::Deserialize;
 
 use super::{FormState, apply, csrf, saved_code, field, form_error, layout, respond, read_only_note, saved_note, select};
@@ -141,7 +141,20 @@ struct ServiceForms {
     action: Option<String>,
 }
 
-fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: ServiceForms, saved: Option<&str>, status: StatusCode) -> Response {
+/// A real server's row in the table now, to watch a quiesced one drain.
+fn in_table<'a>(table: &'a [ServiceEntry], key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> Option<&'a DestEntry> {
+    table.iter().find(|s| s.key == *key)?.dests.iter().find(|d| d.addr == addr && d.port == port)
+}
+
+fn show_page(
+    session: &Session,
+    view: &ConfigView,
+    table: &[ServiceEntry],
+    slug_text: &str,
+    forms: ServiceForms,
+    saved: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let Some(vs) = view.config.virtual_servers.iter().find(|vs| slug::service(&vs.service.key) == slug_text) else {
         return respond(StatusCode::NOT_FOUND, layout("Virtual server", Some(session), "/virtual", html! { p.error { "No such virtual server." } a href="/virtual" { "All virtual servers" } }));
     };
@@ -177,7 +190,7 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
         (service_form(&service_state, &base, "Save service", session, ro || fwmark))
         h2 { "Real servers" }
         table.list data-testid="reals" {
-            thead { tr { th { "Real server" } th { "Forwarding" } th { "Weight" } th { "State" } th { "" } } }
+            thead { tr { th { "Real server" } th { "Forwarding" } th { "Weight" } th { "State" } th { "In the table now" } th { "" } } }
             tbody {
                 @for r in &vs.reals {
                     @let rslug = slug::real(r.dest.addr, r.dest.port);
@@ -195,6 +208,12 @@ fn show_page(session: &Session, view: &ConfigView, slug_text: &str, forms: Servi
                             }
                         }
                         td { @if r.enabled { span.badge.up { "enabled" } } @else { span.badge.none { "disabled" } } }
+                        td.live data-testid="in-table" {
+                            @match in_table(table, &vs.service.key, r.dest.addr, r.dest.port) {
+                                Some(d) => { "weight " (d.weight.get()) ", " (d.active_conns) " active, " (d.inactive_conns) " inactive" }
+                                None => span.muted { "not in the table" },
+                            }
+                        }
                         td.buttons {
                             form method="post" action=(format!("{rbase}/quiesce")) { (csrf(session)) button disabled[ro] title="weight 0: its connections finish, new ones go elsewhere" { "Quiesce" } }
                             @if r.enabled {
@@ -249,7 +268,10 @@ pub async fn show<B: Backend>(
     Query(q): Query<Saved>,
 ) -> Response {
     match config_or_note(&app).await {
-        Ok(view) => show_page(&session, &view, &slug_text, ServiceForms::default(), q.saved.as_deref(), StatusCode::OK),
+        Ok(view) => {
+            let table = app.backend.services().await;
+            show_page(&session, &view, &table, &slug_text, ServiceForms::default(), q.saved.as_deref(), StatusCode::OK)
+        }
         Err(note) => respond(StatusCode::OK, layout("Virtual server", Some(&session), "/virtual", note)),
     }
 }
@@ -272,7 +294,10 @@ async fn change<B: Backend>(
         Ok((Some(target), saved)) if target.is_empty() => Redirect::to(&format!("/virtual?saved={saved}")).into_response(),
         Ok((target, saved)) => Redirect::to(&format!("/virtual/{}?saved={saved}", target.as_deref().unwrap_or(slug_text))).into_response(),
         Err(errors) => match config_or_note(app).await {
-            Ok(view) => show_page(session, &view, slug_text, on_error(errors), None, StatusCode::UNPROCESSABLE_ENTITY),
+            Ok(view) => {
+                let table = app.backend.services().await;
+                show_page(session, &view, &table, slug_text, on_error(errors), None, StatusCode::UNPROCESSABLE_ENTITY)
+            }
             Err(note) => respond(StatusCode::UNPROCESSABLE_ENTITY, layout("Virtual server", Some(session), "/virtual", note)),
         },
     }
