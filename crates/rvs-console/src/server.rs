@@ -70,10 +70,17 @@ pub struct App<B> {
 }
 
 /// The session a request came with, put in its extensions by [`guard`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     pub token: String,
     pub view: SessionView,
+}
+
+// The token never reaches a log through Debug (SessionView's own Debug shows the user only).
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("view", &self.view).finish_non_exhaustive()
+    }
 }
 
 /// The address a request came from.
@@ -262,17 +269,19 @@ async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, nex
     if changes && !same_origin(&request) {
         return refuse(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
-    // Every body, the login's included, arrives in time and whole, or the request goes.
-    let request = if changes {
-        let (parts, body) = request.into_parts();
+    // Every body, the login's included, arrives in time and whole, or the request goes; the
+    // CSRF check below reads its token from these bytes.
+    let (parts, body) = request.into_parts();
+    let (body, bytes) = if changes {
         match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT)).await {
-            Ok(Ok(bytes)) => Request::from_parts(parts, Body::from(bytes)),
+            Ok(Ok(bytes)) => (Body::from(bytes.clone()), Some(bytes)),
             Ok(Err(_)) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request too large"),
             Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
         }
     } else {
-        request
+        (body, None)
     };
+    let mut request = Request::from_parts(parts, body);
     if public(&method, &path) {
         return next.run(request).await;
     }
@@ -302,25 +311,18 @@ async fn guard<B: Backend>(State(app): State<Arc<App<B>>>, request: Request, nex
         }
         return Redirect::to("/login").into_response();
     };
-    let mut request = request;
     if changes {
-        let (parts, body) = request.into_parts();
-        // Read whole above already.
-        let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request too large");
-        };
-        let given = parts
-            .headers
+        let given = request
+            .headers()
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .or_else(|| form_field(&bytes, "csrf"));
+            .or_else(|| bytes.as_deref().and_then(|b| form_field(b, "csrf")));
         if !given.is_some_and(|g| session::csrf_matches(&view.csrf, &g)) {
-            let peer = parts.extensions.get::<Peer>().map(|p| p.0.ip());
+            let peer = request.extensions().get::<Peer>().map(|p| p.0.ip());
             tracing::warn!(user = %view.user, from = ?peer, path, "console: change refused: missing or wrong CSRF token");
             return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token: reload the page and try again");
         }
-        request = Request::from_parts(parts, Body::from(bytes));
     }
     request.extensions_mut().insert(Session { token, view });
     next.run(request).await

@@ -67,7 +67,7 @@ impl ConfigFile {
             started: config.clone(),
             current: std::sync::Mutex::new(config.clone()),
             format,
-            on_disk: std::sync::Mutex::new(std::fs::canonicalize(path).ok().and_then(|p| stamp(&p))),
+            on_disk: std::sync::Mutex::new(stamp(path)),
             path: path.to_path_buf(),
             cli_marks: cli_marks.to_vec(),
             monitor,
@@ -80,7 +80,7 @@ impl ConfigFile {
     /// Reads the file again and puts it in force; on failure the running configuration stays.
     pub async fn reload(&self) -> Result<ReloadReport> {
         let _one_at_a_time = self.reloading.lock().await;
-        let read_stamp = std::fs::canonicalize(&self.path).ok().and_then(|p| stamp(&p));
+        let read_stamp = stamp(&self.path);
         let (config, warnings, _) = load(&self.path).inspect_err(|e| {
             tracing::error!(file = %self.path.display(), "reload refused, the running configuration stays:\n{e}");
         })?;
@@ -91,12 +91,7 @@ impl ConfigFile {
             tracing::warn!("{warning}");
             warnings.push(warning.to_owned());
         }
-        let report = ReloadReport {
-            file: self.path.display().to_string(),
-            virtual_servers: config.virtual_servers.len(),
-            real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
-            warnings,
-        };
+        let report = self.report(&config, warnings);
         self.monitor.replace(config.in_force())?;
         self.set_current(config);
         *lock(&self.on_disk) = read_stamp;
@@ -199,12 +194,17 @@ impl ConfigFile {
         if config.vrrp != self.started.vrrp || config.vrrp_scripts != self.started.vrrp_scripts || config.sync_daemon != self.started.sync_daemon {
             warnings.push("VRRP and sync changes take effect when rvsd restarts".to_owned());
         }
-        Ok(ReloadReport {
+        Ok(self.report(&config, warnings))
+    }
+
+    /// What putting `config` in force did, for `rvs reload` and the console.
+    fn report(&self, config: &Config, warnings: Vec<String>) -> ReloadReport {
+        ReloadReport {
             file: self.path.display().to_string(),
             virtual_servers: config.virtual_servers.len(),
             real_servers: config.virtual_servers.iter().map(|vs| vs.reals.len()).sum(),
             warnings,
-        })
+        }
     }
 
     /// Every real server of the file, its checks, and its weight in the table.
@@ -232,6 +232,7 @@ impl ConfigFile {
 /// What tells that a file was changed: its modification time, size and inode.
 type Stamp = Option<(std::time::SystemTime, u64, u64)>;
 
+/// The stamp of the file `path` names (through symlinks, as stat follows them).
 fn stamp(path: &Path) -> Stamp {
     use std::os::unix::fs::MetadataExt as _;
     let meta = std::fs::metadata(path).ok()?;

@@ -25,14 +25,10 @@ impl Backend for RvsdBackend {
             Some(c) => c.health().await,
             None => Vec::new(),
         };
+        // In the order `rvsadm -Ln` lists them.
+        let mut services = self.services().await;
+        rvs_core::ipvsadm::sort_services(&mut services);
         let mut d = self.director.lock().await;
-        let services = match d.handle(&Request::GetServices).await {
-            Response::Services { mut services } => {
-                rvs_core::ipvsadm::sort_services(&mut services);
-                services
-            }
-            _ => Vec::new(),
-        };
         let mut connections = match d.handle(&Request::GetConnections).await {
             Response::Connections { connections } => connections,
             _ => Vec::new(),
