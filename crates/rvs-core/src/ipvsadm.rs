@@ -36,7 +36,7 @@ mod sort;
 pub use backend::{Backend, BackendError};
 pub use cli::EXIT_SEGFAULT;
 pub use resolve::{NoNames, Resolver, TableResolver};
-pub use list::sort_services;
+pub use list::{fwd_name, sort_services};
 
 use backend::{Call, error_text, ipvs_strerror};
 use cli::{Entry, Parsed, check_entry, parse_options};

@@ -120,8 +120,7 @@ pub fn editable(vs: &VirtualServer) -> Result<Option<&Check>, String> {
     if !same {
         return Err(not_editable("its real servers have different checks"));
     }
-    let values: Vec<(String, String)> = values(Some(shown)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    match read(&Fields::new(values)) {
+    match read(&Fields::new(values(Some(shown)))) {
         Ok(Some(c)) if c == *shown => Ok(Some(shown)),
         _ => Err(not_editable(&format!("its {} check has settings this form does not show", shown.kind.keyword()))),
     }
@@ -148,26 +147,22 @@ pub fn set(service: String, check: Option<Check>) -> Edit {
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
 
     #[test]
     fn send_expect_as_piranha_writes_it() {
-        let f = fields(&[("kind", "send_expect"), ("send", "GET / HTTP/1.0\\r\\n\\r\\n"), ("expect", "HTTP"), ("interval", "2"), ("timeout", "1")]);
+        let f = Fields::new([("kind", "send_expect"), ("send", "GET / HTTP/1.0\\r\\n\\r\\n"), ("expect", "HTTP"), ("interval", "2"), ("timeout", "1")]);
         let check = read(&f).unwrap_or_else(|e| panic!("{e:?}")).unwrap_or_else(|| panic!("a check"));
         assert_eq!(check.kind, CheckKind::SendExpect { send: b"GET / HTTP/1.0\r\n\r\n".to_vec(), expect: ExpectPattern::Prefix(b"HTTP".to_vec()) });
         assert_eq!((check.timing.delay_loop, check.timing.connect_timeout), (Duration::from_secs(2), Duration::from_secs(1)));
-        let again: Vec<(String, String)> = values(Some(&check)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        assert_eq!(read(&Fields::new(again)).ok().flatten(), Some(check), "the drawn form reads back the same");
+        assert_eq!(read(&Fields::new(values(Some(&check)))).ok().flatten(), Some(check), "the drawn form reads back the same");
     }
 
     #[test]
     fn http_with_and_without_status() {
-        let f = fields(&[("kind", "http"), ("path", "/health")]);
+        let f = Fields::new([("kind", "http"), ("path", "/health")]);
         let Some(Check { kind: CheckKind::Http(h), .. }) = read(&f).ok().flatten() else { panic!("http") };
         assert_eq!(h.urls[0].status, StatusCodes::success());
-        let f = fields(&[("kind", "http"), ("path", "health"), ("status", "700"), ("interval", "0")]);
+        let f = Fields::new([("kind", "http"), ("path", "health"), ("status", "700"), ("interval", "0")]);
         let errors = read(&f).err().unwrap_or_default();
         for field in ["path", "status", "interval"] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");
@@ -178,7 +173,7 @@ mod tests {
     fn a_check_the_form_cannot_show_is_not_overwritten() {
         use rvs_core::config::{RealServer, TlsOptions};
         use rvs_core::model::{DestSpec, ForwardMethod, Netmask, Protocol, SchedulerName, ServiceFlags, ServiceKey, ServiceSpec, TunnelSpec, Weight};
-        let f = fields(&[("kind", "http"), ("path", "/health")]);
+        let f = Fields::new([("kind", "http"), ("path", "/health")]);
         let plain = read(&f).ok().flatten().unwrap_or_else(|| panic!("http"));
         let mut tls = plain.clone();
         if let CheckKind::Http(h) = &mut tls.kind {
@@ -205,8 +200,8 @@ mod tests {
 
     #[test]
     fn none_and_bad_escapes() {
-        assert_eq!(read(&fields(&[("kind", "none")])), Ok(None));
-        let errors = read(&fields(&[("kind", "send_expect"), ("send", "a\\q")])).err().unwrap_or_default();
+        assert_eq!(read(&Fields::new([("kind", "none")])), Ok(None));
+        let errors = read(&Fields::new([("kind", "send_expect"), ("send", "a\\q")])).err().unwrap_or_default();
         assert!(errors.get("send").is_some());
     }
 }

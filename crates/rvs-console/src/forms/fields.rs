@@ -11,8 +11,10 @@ use std::time::Duration;
 pub struct Fields(BTreeMap<String, String>);
 
 impl Fields {
-    pub fn new(pairs: Vec<(String, String)>) -> Self {
-        Fields(pairs.into_iter().collect())
+    /// The fields of name/value pairs: a submitted form's, or a form's values drawn from the
+    /// configuration and read back (to check the form shows all of it).
+    pub fn new<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Fields(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 
     /// The field's text, trimmed; empty when absent.
@@ -190,13 +192,10 @@ pub fn escape(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
 
     #[test]
     fn each_bad_field_is_named() {
-        let f = fields(&[("addr", "10.0.0.300"), ("port", "70000"), ("weight", ""), ("timeout", "x")]);
+        let f = Fields::new([("addr", "10.0.0.300"), ("port", "70000"), ("weight", ""), ("timeout", "x")]);
         let mut r = Reader::new(&f);
         assert_eq!(r.ip("addr"), None);
         assert_eq!(r.port("port", false), None);
@@ -211,7 +210,7 @@ mod tests {
 
     #[test]
     fn addresses_in_brackets_and_refused_ones() {
-        let f = fields(&[("a", "[2001:db8::1]"), ("b", "0.0.0.0"), ("c", "224.0.0.18")]);
+        let f = Fields::new([("a", "[2001:db8::1]"), ("b", "0.0.0.0"), ("c", "224.0.0.18")]);
         let mut r = Reader::new(&f);
         assert_eq!(r.ip("a"), "2001:db8::1".parse().ok());
         assert_eq!(r.ip("b"), None);

@@ -61,9 +61,9 @@ mod tests {
 
     #[test]
     fn keep_or_set_every_method() {
-        let f = Fields::new(vec![("router_id".into(), "lvs1".into()), ("forward".into(), "keep".into())]);
+        let f = Fields::new([("router_id", "lvs1"), ("forward", "keep")]);
         assert_eq!(read(&f), Ok(GlobalForm { router_id: Some("lvs1".into()), forward: None }));
-        let f = Fields::new(vec![("router_id".into(), "a b".into()), ("forward".into(), "bridge".into())]);
+        let f = Fields::new([("router_id", "a b"), ("forward", "bridge")]);
         let errors = read(&f).err().unwrap_or_default();
         assert!(errors.get("router_id").is_some() && errors.get("forward").is_some());
     }

@@ -134,13 +134,10 @@ mod tests {
     use super::*;
     use crate::forms::service;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
 
     fn config() -> Config {
         let mut config = Config::default();
-        let f = fields(&[("protocol", "tcp"), ("address", "10.0.0.1"), ("port", "80"), ("scheduler", "wlc")]);
+        let f = Fields::new([("protocol", "tcp"), ("address", "10.0.0.1"), ("port", "80"), ("scheduler", "wlc")]);
         let form = service::read(&f).unwrap_or_else(|e| panic!("{e:?}"));
         service::add(form)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
         config
@@ -149,7 +146,7 @@ mod tests {
     #[test]
     fn add_quiesce_disable_delete() {
         let mut config = config();
-        let f = fields(&[("address", "10.0.1.2"), ("port", ""), ("weight", "3"), ("forward", "nat")]);
+        let f = Fields::new([("address", "10.0.1.2"), ("port", ""), ("weight", "3"), ("forward", "nat")]);
         let form = read(&f).unwrap_or_else(|e| panic!("{e:?}"));
         add("tcp-10.0.0.1-80".into(), form.clone())(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
         let r = &config.virtual_servers[0].reals[0];
@@ -173,7 +170,7 @@ mod tests {
             target: Default::default(),
         };
         for (addr, checks) in [("10.0.1.2", vec![check.clone()]), ("10.0.1.3", vec![])] {
-            let f = fields(&[("address", addr), ("weight", "1"), ("forward", "dr")]);
+            let f = Fields::new([("address", addr), ("weight", "1"), ("forward", "dr")]);
             let form = read(&f).unwrap_or_else(|e| panic!("{e:?}"));
             add("tcp-10.0.0.1-80".into(), form)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
             config.virtual_servers[0].reals[0].checks = checks;
@@ -183,11 +180,11 @@ mod tests {
 
     #[test]
     fn bad_weight_and_family() {
-        let f = fields(&[("address", "10.0.1.2"), ("weight", "-3"), ("forward", "bridge")]);
+        let f = Fields::new([("address", "10.0.1.2"), ("weight", "-3"), ("forward", "bridge")]);
         let errors = read(&f).err().unwrap_or_default();
         assert!(errors.get("weight").is_some() && errors.get("forward").is_some(), "{errors:?}");
         let mut config = config();
-        let f = fields(&[("address", "2001:db8::2"), ("weight", "1"), ("forward", "dr")]);
+        let f = Fields::new([("address", "2001:db8::2"), ("weight", "1"), ("forward", "dr")]);
         let form = read(&f).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(add("tcp-10.0.0.1-80".into(), form)(&mut config).is_err());
     }

@@ -204,13 +204,10 @@ pub fn values(config: &Config) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
 
     #[test]
     fn the_form_round_trips_through_the_configuration() {
-        let f = fields(&[
+        let f = Fields::new([
             ("vrrp", "on"), ("interface", "eth0"), ("vrid", "51"), ("priority", "150"), ("state", "master"), ("version", "3"),
             ("advert_int", "0.5"), ("preempt", "on"), ("peers", "192.168.1.3, 192.168.1.4"),
             ("addresses", "192.168.1.250/24\n10.0.0.254/24 dev eth1 label eth1:1"), ("sync", "on"), ("sync_interface", "eth0"), ("syncid", "7"),
@@ -222,13 +219,12 @@ mod tests {
         assert_eq!((i.virtual_router_id, i.priority, i.unicast_peer.len()), (51, 150, 2));
         assert_eq!(i.virtual_ipaddress[1].label.as_deref(), Some("eth1:1"));
         assert_eq!(config.sync_daemon.as_ref().map(|s| s.syncid), Some(7));
-        let again: Vec<(String, String)> = values(&config).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        assert_eq!(read(&Fields::new(again)), Ok(form));
+        assert_eq!(read(&Fields::new(values(&config))), Ok(form));
     }
 
     #[test]
     fn bad_fields_are_named_and_v2_wants_whole_seconds() {
-        let f = fields(&[("vrrp", "on"), ("interface", "eth 0"), ("vrid", "0"), ("version", "2"), ("state", "backup"), ("advert_int", "0.5"), ("peers", "x"), ("addresses", "10.0.0.1/40")]);
+        let f = Fields::new([("vrrp", "on"), ("interface", "eth 0"), ("vrid", "0"), ("version", "2"), ("state", "backup"), ("advert_int", "0.5"), ("peers", "x"), ("addresses", "10.0.0.1/40")]);
         let errors = read(&f).err().unwrap_or_default();
         for field in ["interface", "vrid", "advert_int", "peers", "addresses"] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");

@@ -129,12 +129,9 @@ pub fn delete(slug_text: String) -> Edit {
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
 
     fn form() -> ServiceForm {
-        let f = fields(&[("protocol", "tcp"), ("address", "10.0.0.1"), ("port", "80"), ("scheduler", "wrr"), ("persistence", "")]);
+        let f = Fields::new([("protocol", "tcp"), ("address", "10.0.0.1"), ("port", "80"), ("scheduler", "wrr"), ("persistence", "")]);
         read(&f).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
@@ -152,7 +149,7 @@ mod tests {
 
     #[test]
     fn bad_fields_are_each_named() {
-        let f = fields(&[("protocol", "icmp"), ("address", "nope"), ("port", "0"), ("scheduler", "best"), ("persistence", "-1")]);
+        let f = Fields::new([("protocol", "icmp"), ("address", "nope"), ("port", "0"), ("scheduler", "best"), ("persistence", "-1")]);
         let errors = read(&f).err().unwrap_or_default();
         for field in ["protocol", "address", "port", "scheduler", "persistence"] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");

@@ -12,7 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use rvs_core::control::RealStatus;
-use rvs_core::model::{DestAddr, ForwardMethod, ServiceEntry, ServiceKey};
+use rvs_core::ipvsadm::fwd_name;
+use rvs_core::model::{DestAddr, ServiceEntry, ServiceKey};
 use serde_json::json;
 
 use super::{layout, respond};
@@ -20,15 +21,6 @@ use crate::backend::{Backend, CONNECTIONS_SHOWN, Facts, Snapshot};
 use crate::server::{App, Session};
 
 
-fn forward(f: ForwardMethod) -> &'static str {
-    match f {
-        ForwardMethod::Masq => "Masq",
-        ForwardMethod::Local => "Local",
-        ForwardMethod::Tunnel => "Tunnel",
-        ForwardMethod::Route => "Route",
-        ForwardMethod::Bypass => "Bypass",
-    }
-}
 
 /// ipvsadm's flags column: `persistent 300` and scheduler flags.
 fn flags(s: &ServiceEntry) -> String {
@@ -123,7 +115,7 @@ pub fn live(snapshot: &Snapshot, facts: &Facts, router_id: Option<&str>) -> Mark
                         @for d in &s.dests {
                             @let h = health_of(&snapshot.health, &s.key, DestAddr { addr: d.addr, port: d.port });
                             tr.real data-real=(format!("{}:{}", d.addr, d.port)) {
-                                td { "  -> " (dest_text(DestAddr { addr: d.addr, port: d.port })) " " span.muted { (forward(d.fwd)) } }
+                                td { "  -> " (dest_text(DestAddr { addr: d.addr, port: d.port })) " " span.muted { (fwd_name(d.fwd)) } }
                                 td {} td {}
                                 td.num data-testid="weight" { (d.weight.get()) }
                                 td.num { (d.active_conns) }
@@ -230,7 +222,7 @@ pub async fn status_json<B: Backend>(State(app): State<Arc<App<B>>>) -> Response
                     let dest = DestAddr { addr: d.addr, port: d.port };
                     let h = health_of(&snapshot.health, &s.key, dest);
                     json!({
-                        "address": dest_text(dest), "forward": forward(d.fwd), "weight": d.weight.get(),
+                        "address": dest_text(dest), "forward": fwd_name(d.fwd), "weight": d.weight.get(),
                         "active": d.active_conns, "inactive": d.inactive_conns, "stats": d.stats, "rates": rates(&d.rates),
                         "up": h.map(|h| h.up), "reason": h.map(|h| h.reason.clone()),
                     })

@@ -141,6 +141,14 @@ struct ServiceForms {
     action: Option<String>,
 }
 
+impl ServiceForms {
+    /// A button has no fields: its error, whichever it concerns, goes at the top of the page.
+    fn button_error(errors: &Errors) -> Self {
+        let message = errors.get("").map(str::to_owned).or_else(|| errors.0.values().next().cloned());
+        ServiceForms { action: message, ..Default::default() }
+    }
+}
+
 /// A real server's row in the table now, to watch a quiesced one drain.
 fn in_table<'a>(table: &'a [ServiceEntry], key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> Option<&'a DestEntry> {
     table.iter().find(|s| s.key == *key)?.dests.iter().find(|d| d.addr == addr && d.port == port)
@@ -343,7 +351,7 @@ pub async fn service_action<B: Backend>(
         if is_check {
             ServiceForms { check: Some(FormState::submitted(fields.values(), e)), ..Default::default() }
         } else {
-            ServiceForms { action: e.get("").map(str::to_owned).or_else(|| e.0.values().next().cloned()), ..Default::default() }
+            ServiceForms::button_error(&e)
         }
     })
     .await
@@ -390,7 +398,7 @@ pub async fn real_action<B: Backend>(
         if is_weight {
             ServiceForms { weight: Some((real_slug, FormState::submitted(fields.values(), e))), ..Default::default() }
         } else {
-            ServiceForms { action: e.get("").map(str::to_owned).or_else(|| e.0.values().next().cloned()), ..Default::default() }
+            ServiceForms::button_error(&e)
         }
     })
     .await

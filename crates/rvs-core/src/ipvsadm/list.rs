@@ -52,7 +52,8 @@ pub fn sort_services(list: &mut [ServiceEntry]) {
     });
 }
 
-fn fwd_name(f: ForwardMethod) -> &'static str {
+/// The Forward column of `-L` (`Masq`, `Route` …), as ipvsadm prints it.
+pub fn fwd_name(f: ForwardMethod) -> &'static str {
     match f {
         ForwardMethod::Masq => "Masq",
         ForwardMethod::Local => "Local",
