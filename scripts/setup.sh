@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine to build and run rvs: system packages (clang-19 for the BPF
 # programs, libbpf headers, iproute2, curl, nftables, socat; dnsmasq and python3 as DNS and SMTP
-# peers of the health-check tests; chromium and fonts for the web console's browser tests),
-# a Python venv with Playwright for those tests, a Rust toolchain if none is installed,
-# and a release build of the three binaries. Sourced by demo.sh and test.sh; needs root.
+# peers of the health-check tests), a Rust toolchain if none is installed, and a release build
+# of the three binaries; with RVS_BROWSER_TESTS=1 (test.sh sets it) also Chromium, fonts and a
+# Python venv with Playwright for the web console's browser tests, which the demo does not need.
+# Sourced by demo.sh and test.sh; needs root.
 set -euo pipefail
 
 RVS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,11 +17,14 @@ fi
 
 # Debian packages rvs needs to build and to run its lab and tests.
 PACKAGES=(clang-19 llvm-19 libbpf-dev linux-libc-dev gcc libc6-dev make pkg-config
-          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3 keepalived
-          chromium python3-venv fonts-dejavu-core fonts-liberation)
+          iproute2 curl nftables procps ca-certificates socat dnsmasq-base python3 keepalived)
 # (chromium: the browser tests drive Debian's build, as Playwright cannot download its own here;
 # the fonts are what it only recommends, which --no-install-recommends leaves out, and without
 # them screenshots show boxes instead of text. python3-venv: the Playwright venv below.)
+BROWSER_PACKAGES=(chromium python3-venv fonts-dejavu-core fonts-liberation)
+if [ "${RVS_BROWSER_TESTS:-0}" = 1 ]; then
+    PACKAGES+=("${BROWSER_PACKAGES[@]}")
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,17 +41,19 @@ fi
 # become the venv's base. Only the Python package: its `playwright install` would download a
 # browser build, and the tests use Debian's /usr/bin/chromium instead. Redone only when the venv
 # is missing or holds another version.
-PLAYWRIGHT_VERSION=1.64.1
-PLAYWRIGHT_VENV=/opt/rvs/playwright-venv
-if [ "$("$PLAYWRIGHT_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))' 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
-    echo "rvs: installing playwright $PLAYWRIGHT_VERSION into $PLAYWRIGHT_VENV"
-    rm -rf "$PLAYWRIGHT_VENV"
-    mkdir -p "$(dirname "$PLAYWRIGHT_VENV")"
-    /usr/bin/python3 -m venv "$PLAYWRIGHT_VENV"
-    "$PLAYWRIGHT_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-        "playwright==$PLAYWRIGHT_VERSION"
+if [ "${RVS_BROWSER_TESTS:-0}" = 1 ]; then
+    PLAYWRIGHT_VERSION=1.64.1
+    PLAYWRIGHT_VENV=/opt/rvs/playwright-venv
+    if [ "$("$PLAYWRIGHT_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))' 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
+        echo "rvs: installing playwright $PLAYWRIGHT_VERSION into $PLAYWRIGHT_VENV"
+        rm -rf "$PLAYWRIGHT_VENV"
+        mkdir -p "$(dirname "$PLAYWRIGHT_VENV")"
+        /usr/bin/python3 -m venv "$PLAYWRIGHT_VENV"
+        "$PLAYWRIGHT_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+            "playwright==$PLAYWRIGHT_VERSION"
+    fi
+    export RVS_PLAYWRIGHT_PYTHON="$PLAYWRIGHT_VENV/bin/python"
 fi
-export RVS_PLAYWRIGHT_PYTHON="$PLAYWRIGHT_VENV/bin/python"
 
 # Rust: rvs needs 1.95 or newer (aya 0.14, edition 2024).
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then

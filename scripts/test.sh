@@ -4,6 +4,8 @@
 # BPF_PROG_TEST_RUN, golden ipvsadm transcripts, end-to-end suites in network namespaces).
 # Fails if any test leaves a network namespace or pinned map behind.
 set -euo pipefail
+# The browser tests' Chromium and Playwright too (the demo does without them).
+export RVS_BROWSER_TESTS=1
 # shellcheck source=scripts/setup.sh
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
