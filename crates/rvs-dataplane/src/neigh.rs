@@ -204,6 +204,32 @@ impl Resolver {
         Ok(None)
     }
 
+    /// Deletes the neighbour entries of `ifindex` that are still being resolved or failed;
+    /// returns how many. The kernel flushes an interface's entries when it loses its carrier,
+    /// and while it has none they are re-created and fail. Once it is back, an entry caught
+    /// between two probes holds every packet to that neighbour until its next probe, up to a
+    /// second later (NAT forwarding hands such packets to the kernel, see `nat.h`); a deleted
+    /// entry is probed at the first packet.
+    pub async fn flush_unresolved(&self, ifindex: u32) -> Result<usize, NeighError> {
+        let mut stale = Vec::new();
+        let mut entries = self.handle.neighbours().get().execute();
+        while let Some(n) = entries.try_next().await? {
+            if n.header.ifindex == ifindex && matches!(n.header.state, NeighbourState::Incomplete | NeighbourState::Failed) {
+                stale.push(n);
+            }
+        }
+        let mut flushed = 0;
+        for n in stale {
+            match self.handle.neighbours().del(n).execute().await {
+                Ok(()) => flushed += 1,
+                // Gone meanwhile (resolved and replaced, or expired): nothing to flush.
+                Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENOENT => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(flushed)
+    }
+
     /// Asks the kernel to (re)resolve `ip` on `ifindex` without sending it any data.
     pub async fn probe(&self, ifindex: u32, ip: Ipv4Addr) -> Result<(), NeighError> {
         let mut req = self.handle.neighbours().add(ifindex, IpAddr::V4(ip)).replace();

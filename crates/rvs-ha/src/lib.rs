@@ -33,6 +33,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod address;
+pub mod carrier;
 pub mod garp;
 pub mod router;
 pub mod vrrp;

@@ -164,3 +164,36 @@ fn ip_here(args: &[&str]) -> String {
     assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Waits (on the runtime) until the watch holds `want`; returns how long that took.
+async fn until_down(rx: &mut tokio::sync::watch::Receiver<Vec<String>>, want: &[&str]) -> Duration {
+    let start = Instant::now();
+    let matches = |v: &Vec<String>| v.iter().map(String::as_str).eq(want.iter().copied());
+    let waited = tokio::time::timeout(Duration::from_secs(5), rx.wait_for(matches)).await.map(|r| r.is_ok());
+    assert_eq!(waited, Ok(true), "the watch still holds {:?}, not {want:?}", *rx.borrow());
+    start.elapsed()
+}
+
+#[test]
+fn the_carrier_watch_follows_a_cut_peer_and_an_interface_set_down() {
+    if !root_or_skip("the_carrier_watch_follows_a_cut_peer_and_an_interface_set_down") {
+        return;
+    }
+    let Pair { a, b, _lab } = pair();
+    let names = vec!["eth0".to_owned(), "nosuch0".to_owned()];
+    let (b2, a2) = (b.clone(), a.clone());
+    in_host(&a, async move |_| {
+        let (_watch, mut rx) = rvs_ha::carrier::watch_carrier(&names).await.unwrap();
+        assert_eq!(*rx.borrow(), ["nosuch0"], "a missing interface is down, eth0 is up");
+        // The peer going down takes eth0's carrier: notified, not waited for the resync.
+        b2.ip(&["link", "set", "eth0", "down"]).unwrap();
+        let took = until_down(&mut rx, &["eth0", "nosuch0"]).await;
+        assert!(took < rvs_ha::carrier::RESYNC, "{took:?}");
+        b2.ip(&["link", "set", "eth0", "up"]).unwrap();
+        until_down(&mut rx, &["nosuch0"]).await;
+        a2.ip(&["link", "set", "eth0", "down"]).unwrap();
+        until_down(&mut rx, &["eth0", "nosuch0"]).await;
+        a2.ip(&["link", "set", "eth0", "up"]).unwrap();
+        until_down(&mut rx, &["nosuch0"]).await;
+    });
+}

@@ -142,6 +142,14 @@ impl CheckState {
             }
         }
     }
+
+    /// Takes a failure that does not count (the director's own link was down, see
+    /// [`crate::own_links`]): shown as the last attempt, retried after `delay_before_retry`
+    /// while up, and nothing else changes.
+    pub fn excuse(&mut self, reason: String, now: Instant) {
+        self.last = Some((now, Attempt::Fail { reason }));
+        self.next = later(now, if self.up { self.timing.delay_before_retry } else { self.timing.delay_loop });
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +216,22 @@ mod tests {
         assert_eq!(c.record(PASS, t0 + s(30)), None, "12 s of 15");
         assert_eq!(c.next_attempt(), t0 + s(33), "the next attempt is when reentry ends");
         assert_eq!(c.record(PASS, t0 + s(33)), Some(Verdict::Up));
+    }
+
+    #[test]
+    fn an_excused_failure_uses_no_retry_and_changes_no_verdict() {
+        let t0 = Instant::now();
+        let mut c = CheckState::new(timing(1, 0), true, t0, Duration::ZERO);
+        assert_eq!(c.record(fail(), t0), None, "the one retry is used");
+        for n in 1..5 {
+            c.excuse("refused (not counted)".into(), t0 + Duration::from_secs(n));
+            assert!(c.is_up());
+            assert_eq!(c.next_attempt(), t0 + Duration::from_secs(n + 1), "tried again after delay_before_retry");
+        }
+        assert_eq!(c.last().map(|(_, a)| a.clone()), Some(Attempt::Fail { reason: "refused (not counted)".into() }));
+        assert!(matches!(c.record(fail(), t0 + Duration::from_secs(5)), Some(Verdict::Down { .. })), "the next real failure is the second");
+        c.excuse("refused (not counted)".into(), t0 + Duration::from_secs(6));
+        assert_eq!(c.next_attempt(), t0 + Duration::from_secs(12), "a down check waits its delay_loop");
     }
 
     #[test]

@@ -254,6 +254,15 @@ impl Health {
         events
     }
 
+    /// Takes a failure of check `id` that does not count (see [`crate::own_links`]); ignored
+    /// when a replace dropped the check meanwhile.
+    pub fn excuse(&mut self, id: u64, reason: String, now: Instant) {
+        self.in_flight.remove(&id);
+        if let Some(slot) = self.slots.get(&id).copied() {
+            self.services[slot.vs].reals[slot.real].checks[slot.check].excuse(reason, now);
+        }
+    }
+
     /// Advances slow starts that are due.
     pub fn tick(&mut self, now: Instant) -> Vec<Event> {
         let mut events = Vec::new();

@@ -4,12 +4,14 @@
 //! reentry (`check_state`), a real server's state from its checks with nanny's slow start
 //! (`real_state`), the health of a whole configuration with quorum and reload (`cluster`), all
 //! sans-IO, and the monitor that runs every check on one task and reports changes (`monitor`).
+//! Failures while the director's own links are down are not counted (`own_links`).
 
 pub mod probe;
 pub mod check_state;
 pub mod cluster;
 pub mod monitor;
 pub mod notify;
+pub mod own_links;
 pub mod real_state;
 
 pub use monitor::{Monitor, Update};

@@ -1,7 +1,8 @@
 //! The monitor: one task that runs every check of a configuration when it is due (the probes
 //! themselves run concurrently, at most [`MAX_CONCURRENT_PROBES`] at once), feeds the results to
 //! [`Health`], logs every change with its reason, runs the notify scripts, and sends the table
-//! the configuration now wants whenever that changes.
+//! the configuration now wants whenever that changes. Failures while the director's own links
+//! are down are not counted ([`crate::own_links`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,11 +11,12 @@ use rvs_core::config::desired::DesiredService;
 use rvs_core::config::Config;
 use rvs_core::control::{CheckStatus, RealStatus};
 use rvs_core::model::ServiceKey;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::check_state::Attempt;
 use crate::cluster::{Event, Health, Job};
+use crate::own_links::{LinkChange, OwnLinks};
 use crate::probe::{ProbeTarget, probe};
 
 /// Probes running at once; more wait for a turn (their timeouts start when they run).
@@ -57,11 +59,12 @@ impl Drop for Monitor {
 
 impl Monitor {
     /// Starts checking `config`'s real servers. The first [`Update`] (the table at start) is
-    /// sent at once.
-    pub fn start(config: Config) -> (Monitor, mpsc::UnboundedReceiver<Update>) {
+    /// sent at once. `links_down` names the director's own links that are down now (empty when
+    /// all are up; a sender dropped means all up).
+    pub fn start(config: Config, links_down: watch::Receiver<Vec<String>>) -> (Monitor, mpsc::UnboundedReceiver<Update>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let (updates, updates_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(config, rx, updates));
+        let task = tokio::spawn(run(config, rx, updates, links_down));
         (Monitor { commands, task }, updates_rx)
     }
 
@@ -104,13 +107,28 @@ fn random_source() -> impl FnMut() -> u64 {
     }
 }
 
-async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, updates: mpsc::UnboundedSender<Update>) {
+/// Follows the director's links; logs what changed.
+fn follow_links(own: &mut OwnLinks, links_down: &mut watch::Receiver<Vec<String>>) {
+    let down = links_down.borrow_and_update().clone();
+    match own.update(down, Instant::now()) {
+        Some(LinkChange::Down(names)) => {
+            tracing::warn!(links = ?names, "this director's links are down: health-check failures are not counted until they are back");
+        }
+        Some(LinkChange::Restored) => tracing::info!("this director's links are back: health-check failures count again"),
+        None => {}
+    }
+}
+
+async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, updates: mpsc::UnboundedSender<Update>, mut links_down: watch::Receiver<Vec<String>>) {
     let mut random = random_source();
+    let mut own = OwnLinks::default();
+    let mut links_open = true;
+    follow_links(&mut own, &mut links_down);
     let (mut health, events) = Health::new(config, Instant::now(), &mut random);
     let _ = updates.send(Update { desired: health.desired(), released: Vec::new() });
     report(&health, &events);
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES));
-    let mut running: JoinSet<(u64, Attempt)> = JoinSet::new();
+    let mut running: JoinSet<(u64, Instant, Attempt)> = JoinSet::new();
     loop {
         for job in health.due(Instant::now()) {
             running.spawn(attempt(job, permits.clone()));
@@ -143,8 +161,33 @@ async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, upd
                     return;
                 }
             },
+            changed = links_down.changed(), if links_open => {
+                match changed {
+                    Ok(()) => follow_links(&mut own, &mut links_down),
+                    // Nobody watches the links any more: they count as up from now on.
+                    Err(_) => {
+                        links_open = false;
+                        let _ = own.update(Vec::new(), Instant::now());
+                    }
+                }
+                continue;
+            }
             Some(done) = running.join_next() => match done {
-                Ok((id, result)) => (health.record(id, result, Instant::now()), Vec::new()),
+                Ok((id, started, result)) => {
+                    // The link event may be waiting behind this result.
+                    if links_down.has_changed().unwrap_or(false) {
+                        follow_links(&mut own, &mut links_down);
+                    }
+                    match result {
+                        Attempt::Fail { reason } if own.excuses(started) => {
+                            let reason = format!("{reason} ({})", own.excuse());
+                            tracing::debug!(check = id, reason, "a failed health check is not counted");
+                            health.excuse(id, reason, Instant::now());
+                            continue;
+                        }
+                        result => (health.record(id, result, Instant::now()), Vec::new()),
+                    }
+                }
                 Err(e) => {
                     // attempt() catches a probe's panic itself; this is the runtime shutting down.
                     tracing::error!(error = %e, "a health check task failed");
@@ -169,8 +212,9 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
 
 /// Runs one probe, bounded by its timeout whatever the probe does. The probe runs in a task of
 /// its own, so that a panic in it is a failed attempt rather than a check that never returns.
-async fn attempt(job: Job, permits: Arc<Semaphore>) -> (u64, Attempt) {
+async fn attempt(job: Job, permits: Arc<Semaphore>) -> (u64, Instant, Attempt) {
     let _permit = permits.acquire_owned().await;
+    let started = Instant::now();
     let target = ProbeTarget {
         addr: job.check.target.ip.unwrap_or(job.real.dest.addr),
         port: job.check.target.port.unwrap_or(job.real.dest.port),
@@ -188,7 +232,7 @@ async fn attempt(job: Job, permits: Arc<Semaphore>) -> (u64, Attempt) {
             Attempt::Fail { reason: "the check failed unexpectedly (see rvsd's log)".into() }
         }
     };
-    (job.id, result)
+    (job.id, started, result)
 }
 
 /// A bound above the probe's own timeouts, in case one of them does not hold.

@@ -248,6 +248,12 @@ impl Director {
         self.plane.refresh_neighbours().await;
     }
 
+    /// The director's interfaces `ifindexes` have their carrier back (see
+    /// [`Plane::links_restored`]).
+    pub async fn links_restored(&mut self, ifindexes: &[u32]) -> (rvs_dataplane::neigh::Resolver, Vec<rvs_dataplane::neigh::NextHop>) {
+        self.plane.links_restored(ifindexes).await
+    }
+
     /// The Prometheus metrics page (see `metrics`).
     pub fn metrics(&self) -> String {
         let mut services = Vec::new();

@@ -106,6 +106,17 @@ impl Neighbours {
         self.by_addr.keys().copied().collect()
     }
 
+    /// The known next hops out of the interfaces `ifindexes`, each once.
+    pub fn hops_on(&self, ifindexes: &[u32]) -> Vec<NextHop> {
+        let mut hops: Vec<NextHop> = Vec::new();
+        for hop in self.by_addr.values().filter_map(|e| e.hop).filter(|h| ifindexes.contains(&h.ifindex)) {
+            if !hops.iter().any(|h| (h.ifindex, h.next_hop) == (hop.ifindex, hop.next_hop)) {
+                hops.push(hop);
+            }
+        }
+        hops
+    }
+
     /// Re-resolves `addr`; when its next hop changed, publishes a new slot and reports it.
     pub async fn refresh_one(
         &mut self,

@@ -22,7 +22,7 @@ use rvs_core::{
 use rvs_dataplane::{
     Dataplane, DataplaneError,
     abi::{RVS_FWD_DROUTE, RVS_FWD_LOCAL, RVS_FWD_MASQ, RVS_FWD_TUNNEL, RVS_TUN_F_CSUM, RVS_TUN_F_REMCSUM, RVS_TUN_GRE, RVS_TUN_GUE, RVS_TUN_IPIP},
-    neigh::Resolver,
+    neigh::{NextHop, Resolver},
     program::{DestSpec, Persistence, Programmer, SchedSpec, ServiceSpec, Thresholds, TunnelSpec},
 };
 
@@ -492,6 +492,26 @@ impl Plane {
             self.update_nat();
         }
         freed.len()
+    }
+
+    /// The director's interfaces `ifindexes` have their carrier back: their neighbour entries
+    /// that failed while it was gone are flushed, and the kernel is asked at once to resolve the
+    /// real servers' next hops out of them again. Returns those next hops, for
+    /// [`crate::relink::chase`] to follow up outside the director's lock.
+    pub async fn links_restored(&mut self, ifindexes: &[u32]) -> (Resolver, Vec<NextHop>) {
+        for &ifindex in ifindexes {
+            match self.resolver.flush_unresolved(ifindex).await {
+                Ok(n) => tracing::info!(ifindex, flushed = n, "link back: its unresolved neighbour entries are flushed and its real servers resolved again"),
+                Err(e) => tracing::warn!(ifindex, error = %e, "link back: cannot flush its unresolved neighbour entries"),
+            }
+        }
+        let hops = self.neigh.hops_on(ifindexes);
+        for hop in &hops {
+            if let Err(e) = self.resolver.probe(hop.ifindex, hop.next_hop).await {
+                tracing::debug!(next_hop = %hop.next_hop, error = %e, "link back: cannot have the kernel probe a real server");
+            }
+        }
+        (self.resolver.clone(), hops)
     }
 
     /// Re-resolves every real server's next hop; repoints destinations whose next hop moved.

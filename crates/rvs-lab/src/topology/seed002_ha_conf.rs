@@ -48,6 +48,10 @@ pub fn keepalived_conf(mode: HaMode, which: Director) -> String {
     let _ = writeln!(text, "    priority {}", priority(which));
     let _ = writeln!(text, "    version 3");
     let _ = writeln!(text, "    advert_int 0.1");
+    // A returning director's first burst can be lost while the switch port it plugs back into
+    // is not forwarding yet (docs/ha.md, "After a link flap"): the second comes a second later
+    // rather than keepalived's five.
+    let _ = writeln!(text, "    garp_master_delay 1");
     let _ = writeln!(text, "    virtual_ipaddress {{");
     for (ifname, addr) in mode.floating_addrs() {
         let _ = writeln!(text, "        {addr} dev {ifname}");
@@ -85,6 +89,7 @@ vrrp_instance VI_1 {
     priority 150
     version 3
     advert_int 0.1
+    garp_master_delay 1
     virtual_ipaddress {
         192.168.1.250/24 dev eth0
         10.0.0.254/16 dev eth1
