@@ -204,6 +204,27 @@ impl Resolver {
         Ok(None)
     }
 
+    /// Which of `wanted` (interface, address) have a usable neighbour entry: one table dump for
+    /// all of them.
+    pub async fn resolved(&self, wanted: &[(u32, Ipv4Addr)]) -> Result<Vec<(u32, Ipv4Addr)>, NeighError> {
+        let wanted: std::collections::HashSet<&(u32, Ipv4Addr)> = wanted.iter().collect();
+        let mut found = Vec::new();
+        let mut entries = self.handle.neighbours().get().execute();
+        while let Some(n) = entries.try_next().await? {
+            if matches!(n.header.state, NeighbourState::Incomplete | NeighbourState::Failed | NeighbourState::None) {
+                continue;
+            }
+            for attr in &n.attributes {
+                if let NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) = attr
+                    && wanted.contains(&(n.header.ifindex, *a))
+                {
+                    found.push((n.header.ifindex, *a));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Deletes the neighbour entries of `ifindex` that are still being resolved or failed;
     /// returns how many. The kernel flushes an interface's entries when it loses its carrier,
     /// and while it has none they are re-created and fail. Once it is back, an entry caught

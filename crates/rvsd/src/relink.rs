@@ -42,9 +42,11 @@ pub async fn chase(resolver: Resolver, hops: Vec<NextHop>) {
     let mut every = tokio::time::interval(EVERY);
     while started.elapsed() < CHASE {
         every.tick().await;
+        let wanted: Vec<(u32, std::net::Ipv4Addr)> = pending.iter().map(|h| (h.ifindex, h.next_hop)).collect();
+        let resolved = resolver.resolved(&wanted).await.unwrap_or_default();
         let mut unresolved = Vec::new();
         for hop in pending {
-            if matches!(resolver.neighbour(hop.ifindex, hop.next_hop).await, Ok(Some(_))) {
+            if resolved.contains(&(hop.ifindex, hop.next_hop)) {
                 tracing::debug!(next_hop = %hop.next_hop, after = ?started.elapsed(), "link back: real server resolved");
                 continue;
             }
