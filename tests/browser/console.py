@@ -28,6 +28,8 @@ from rvs_browser import expect
 SERVICE = "tcp-192.168.1.250-80"
 VIP = "192.168.1.250"
 REALS = ("10.0.0.100", "10.0.0.200")
+# Takes the service's connections only while no real server is up (none is, here).
+SORRY = "10.0.0.250"
 
 # How long the monitor may take to show a real server's new health: the check (every second,
 # one-second timeout, one retry), rvsd acting on it, and the page's refresh every 2 s.
@@ -151,6 +153,23 @@ def setup(page, base: str) -> None:
     expect(form.locator("[name=interval]")).to_have_value("1")
     expect(form.locator("[name=timeout]")).to_have_value("1")
     rvs_browser.shot(page, "07-check-saved")
+
+    # A sorry server, in the service's own form: the service's port, forwarded as its real
+    # servers are.
+    form = page.locator("form[data-testid=service-form]")
+    expect(form.locator("[name=sorry]")).to_have_value("")
+    form.locator("[name=sorry]").fill(SORRY)
+    submit(page, form.locator("button[type=submit]"))
+    expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
+    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
+    expect(page.locator("form[data-testid=service-form] [name=sorry]")).to_have_value(f"{SORRY}:80")
+
+    # Inhibit on failure for the first real server (it stays up throughout), and the way back.
+    row = page.locator(f'table[data-testid=reals] tr[data-real="{REALS[0]}-80"]')
+    submit(page, row.locator("button", has_text="Inhibit on failure"))
+    expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
+    expect(row.locator(".badge", has_text="inhibit")).to_have_count(1)
+    expect(row.locator("button", has_text="Remove on failure")).to_have_count(1)
 
     # The monitor: the service and its two real servers, both UP once checked.
     page.locator("header.top nav a", has_text="Monitor").click()

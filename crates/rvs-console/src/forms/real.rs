@@ -1,6 +1,7 @@
 //! The real server forms: add one (address, port, weight, forwarding method), change its
-//! weight, quiesce it (weight 0: its connections finish, no new ones come), enable, disable or
-//! delete it.
+//! weight, quiesce it (weight 0: its connections finish, no new ones come), have a failed check
+//! set it to weight 0 rather than take it out (keepalived's `inhibit_on_failure`), enable,
+//! disable or delete it.
 
 use rvs_core::config::{Config, RealServer};
 use rvs_core::model::{DestSpec, ForwardMethod, ServiceKey, TunnelSpec, Weight};
@@ -114,6 +115,15 @@ pub fn set_weight(service: String, real: String, weight: Weight) -> Edit {
     })
 }
 
+/// `inhibit_on_failure`: a failed check sets the real server's weight to 0 (its connections go
+/// on, no new ones come) instead of taking it out of the table.
+pub fn set_inhibit(service: String, real: String, inhibit: bool) -> Edit {
+    Box::new(move |config: &mut Config| {
+        find(config, &service, &real)?.inhibit_on_failure = inhibit;
+        Ok(())
+    })
+}
+
 pub fn set_enabled(service: String, real: String, enabled: bool) -> Edit {
     Box::new(move |config: &mut Config| {
         find(config, &service, &real)?.enabled = enabled;
@@ -144,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn add_quiesce_disable_delete() {
+    fn add_quiesce_inhibit_disable_delete() {
         let mut config = config();
         let f = Fields::new([("address", "10.0.1.2"), ("port", ""), ("weight", "3"), ("forward", "nat")]);
         let form = read(&f).unwrap_or_else(|e| panic!("{e:?}"));
@@ -155,6 +165,11 @@ mod tests {
         let w = Weight::new(0).unwrap_or_default();
         set_weight("tcp-10.0.0.1-80".into(), "10.0.1.2-80".into(), w)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(config.virtual_servers[0].reals[0].dest.weight.get(), 0);
+        set_inhibit("tcp-10.0.0.1-80".into(), "10.0.1.2-80".into(), true)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(config.virtual_servers[0].reals[0].inhibit_on_failure);
+        set_inhibit("tcp-10.0.0.1-80".into(), "10.0.1.2-80".into(), false)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!config.virtual_servers[0].reals[0].inhibit_on_failure);
+        assert!(set_inhibit("tcp-10.0.0.1-80".into(), "10.0.1.9-80".into(), true)(&mut config).is_err(), "no such real server");
         set_enabled("tcp-10.0.0.1-80".into(), "10.0.1.2-80".into(), false)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(config.in_force().virtual_servers[0].reals.is_empty());
         delete("tcp-10.0.0.1-80".into(), "10.0.1.2-80".into())(&mut config).unwrap_or_else(|e| panic!("{e:?}"));

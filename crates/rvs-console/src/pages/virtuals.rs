@@ -38,12 +38,20 @@ fn service_values(vs: &VirtualServer) -> FormState {
         ServiceKey::Fwmark { mark, .. } => ("fwm".to_owned(), format!("fwmark {}", mark.get()), String::new()),
     };
     let persistence = if vs.service.flags.persistent { vs.service.timeout.to_string() } else { String::new() };
+    let netmask = match vs.service.netmask {
+        m if m == rvs_core::model::Netmask::full(vs.service.key.af()) => String::new(),
+        rvs_core::model::Netmask::V4(m) => m.to_string(),
+        rvs_core::model::Netmask::V6(p) => p.to_string(),
+    };
+    let sorry = vs.sorry_server.as_ref().map(|s| std::net::SocketAddr::new(s.addr, s.port).to_string()).unwrap_or_default();
     FormState::new([
         ("protocol", protocol),
         ("address", address),
         ("port", port),
         ("scheduler", vs.service.scheduler.as_str().to_owned()),
         ("persistence", persistence),
+        ("netmask", netmask),
+        ("sorry", sorry),
     ])
 }
 
@@ -58,6 +66,8 @@ fn service_form(state: &FormState, action: &str, button: &str, session: &Session
                 (field(state, "port", "Port", "number", "80"))
                 (select(state, "scheduler", "Scheduler", &scheduler_options()))
                 (field(state, "persistence", "Persistence (s)", "number", "none"))
+                (field(state, "netmask", "Persistence netmask", "text", "255.255.255.255"))
+                (field(state, "sorry", "Sorry server", "text", "none (address[:port])"))
                 button type="submit" { (button) }
             }
         }
@@ -215,7 +225,10 @@ fn show_page(
                                 button disabled[ro] { "Set weight" }
                             }
                         }
-                        td { @if r.enabled { span.badge.up { "enabled" } } @else { span.badge.none { "disabled" } } }
+                        td {
+                            @if r.enabled { span.badge.up { "enabled" } } @else { span.badge.none { "disabled" } }
+                            @if r.inhibit_on_failure { " " span.badge.none title="a failed check sets its weight to 0 instead of taking it out" { "inhibit" } }
+                        }
                         td.live data-testid="in-table" {
                             @match in_table(table, &vs.service.key, r.dest.addr, r.dest.port) {
                                 Some(d) => { "weight " (d.weight.get()) ", " (d.active_conns) " active, " (d.inactive_conns) " inactive" }
@@ -224,6 +237,11 @@ fn show_page(
                         }
                         td.buttons {
                             form method="post" action=(format!("{rbase}/quiesce")) { (csrf(session)) button disabled[ro] title="weight 0: its connections finish, new ones go elsewhere" { "Quiesce" } }
+                            @if r.inhibit_on_failure {
+                                form method="post" action=(format!("{rbase}/uninhibit")) { (csrf(session)) button disabled[ro] title="a failed check takes it out of the table (keepalived's default)" { "Remove on failure" } }
+                            } @else {
+                                form method="post" action=(format!("{rbase}/inhibit")) { (csrf(session)) button disabled[ro] title="inhibit_on_failure: a failed check sets its weight to 0, its connections go on" { "Inhibit on failure" } }
+                            }
                             @if r.enabled {
                                 form method="post" action=(format!("{rbase}/disable")) { (csrf(session)) button.confirm disabled[ro] data-confirm="Disable this real server? It leaves the table and its connections are cut off; Quiesce lets them finish." { "Disable" } }
                             } @else {
@@ -388,6 +406,8 @@ pub async fn real_action<B: Backend>(
             format!("quiesce {real_slug} in {slug_text} (weight 0)"),
             None,
         )),
+        "inhibit" => Ok((real::set_inhibit(s, r, true), format!("inhibit {real_slug} in {slug_text} on failure"), None)),
+        "uninhibit" => Ok((real::set_inhibit(s, r, false), format!("take {real_slug} in {slug_text} out on failure"), None)),
         "enable" => Ok((real::set_enabled(s, r, true), format!("enable {real_slug} in {slug_text}"), None)),
         "disable" => Ok((real::set_enabled(s, r, false), format!("disable {real_slug} in {slug_text}"), None)),
         "delete" => Ok((real::delete(s, r), format!("delete {real_slug} from {slug_text}"), None)),
