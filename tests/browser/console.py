@@ -30,6 +30,8 @@ VIP = "192.168.1.250"
 REALS = ("10.0.0.100", "10.0.0.200")
 # Takes the service's connections only while no real server is up (none is, here).
 SORRY = "10.0.0.250"
+# The check's Host header (the lab's HTTP servers answer any).
+VHOST = "www.example.com"
 
 # How long the monitor may take to show a real server's new health: the check (every second,
 # one-second timeout, one retry), rvsd acting on it, and the page's refresh every 2 s.
@@ -138,10 +140,11 @@ def setup(page, base: str) -> None:
     # chosen kind only.
     form = page.locator("form[data-testid=check-form]")
     expect(form.locator("[name=kind]")).to_have_value("none")
-    assert hidden_fields(form) == ["path", "status", "send", "expect", "interval", "timeout", "retry"]
+    assert hidden_fields(form) == ["path", "status", "vhost", "send", "expect", "interval", "timeout", "retry"]
     form.locator("[name=kind]").select_option("http")
     assert hidden_fields(form) == ["send", "expect"], hidden_fields(form)
     form.locator("[name=path]").fill("/")
+    form.locator("[name=vhost]").fill(VHOST)
     form.locator("[name=interval]").fill("1")
     form.locator("[name=timeout]").fill("1")
     submit(page, form.locator("button[type=submit]"))
@@ -150,6 +153,7 @@ def setup(page, base: str) -> None:
     form = page.locator("form[data-testid=check-form]")
     expect(form.locator("[name=kind]")).to_have_value("http")
     expect(form.locator("[name=path]")).to_have_value("/")
+    expect(form.locator("[name=vhost]")).to_have_value(VHOST)
     expect(form.locator("[name=interval]")).to_have_value("1")
     expect(form.locator("[name=timeout]")).to_have_value("1")
     rvs_browser.shot(page, "07-check-saved")

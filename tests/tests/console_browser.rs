@@ -208,7 +208,7 @@ fn the_console_builds_a_service_watches_its_health_and_changes_a_weight() {
     // The file holds what the forms built, and loads again.
     let saved = std::fs::read_to_string(&lab.config).unwrap_or_else(|e| panic!("{}: {e}", lab.config.display()));
     eprintln!("{} as the console saved it:\n{saved}", lab.config.display());
-    for needle in ["192.168.1.250:80", "\"wlc\"", RS1, RS2, "\"http\"", "weight = 5", "sorry_server = \"10.0.0.250:80\"", "inhibit_on_failure = true"] {
+    for needle in ["192.168.1.250:80", "\"wlc\"", RS1, RS2, "\"http\"", "weight = 5", "sorry_server = \"10.0.0.250:80\"", "inhibit_on_failure = true", "virtualhost = \"www.example.com\""] {
         assert!(saved.contains(needle), "{} lacks {needle:?}:\n{saved}", lab.config.display());
     }
     assert!(!saved.contains("192.168.1.251"), "the refused service was saved:\n{saved}");

@@ -86,10 +86,10 @@ function checkForm(form) {
   if (!kind) return;
   const show = {
     none: [], tcp: ["interval", "timeout", "retry"],
-    http: ["path", "status", "interval", "timeout", "retry"],
+    http: ["path", "status", "vhost", "interval", "timeout", "retry"],
     send_expect: ["send", "expect", "interval", "timeout", "retry"],
   };
-  const all = ["path", "status", "send", "expect", "interval", "timeout", "retry"];
+  const all = ["path", "status", "vhost", "send", "expect", "interval", "timeout", "retry"];
   const update = () => {
     const visible = show[kind.value] || all;
     for (const name of all) {

@@ -1,6 +1,7 @@
 //! The health check form of a virtual service: one check that every real server of the service
 //! runs (nanny checked each real server the same way): none, a TCP connect, an HTTP GET with
-//! its expected status, or piranha's send/expect; with its interval, timeout and retries.
+//! its expected status and virtual host, or piranha's send/expect; with its interval, timeout
+//! and retries.
 
 use std::time::Duration;
 
@@ -33,11 +34,17 @@ pub fn read(fields: &Fields) -> Result<Option<Check>, Errors> {
                 r.errors.add("path", "a path such as / or /health (no blanks)");
             }
             let status = r.number("status", 100, 599, Some(200)).and_then(|s| u16::try_from(s).ok());
+            let vhost = fields.text("vhost");
+            // The Host header's name (and port): no blanks, no path, no user part.
+            if vhost.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '?' | '#')) {
+                r.errors.add("vhost", "a host name such as www.example.com (a port may follow, :8080)");
+            }
+            let virtualhost = Some(vhost.to_owned()).filter(|v| !v.is_empty());
             status.map(|s| {
                 let status = if fields.text("status").is_empty() { StatusCodes::success() } else { StatusCodes(vec![StatusRange { first: s, last: s }]) };
                 CheckKind::Http(HttpCheck {
                     urls: vec![UrlCheck { path: path.to_owned(), status, digest: None, regex: None, regex_no_match: false, virtualhost: None }],
-                    virtualhost: None,
+                    virtualhost,
                     version: HttpVersion::Http10,
                     tls: None,
                 })
@@ -93,6 +100,9 @@ pub fn values(check: Option<&Check>) -> Vec<(&'static str, String)> {
                     v.push(("status", first.first.to_string()));
                 }
             }
+            if let Some(host) = &h.virtualhost {
+                v.push(("vhost", host.clone()));
+            }
         }
         CheckKind::SendExpect { send, expect } => {
             v.push(("kind", "send_expect".into()));
@@ -108,7 +118,7 @@ pub fn values(check: Option<&Check>) -> Vec<(&'static str, String)> {
 
 /// The check the form edits for this service: `Ok` when every real server has the same one
 /// check (or none) and the form can show all of it; otherwise why the form cannot change it
-/// without losing something (TLS, a virtual host, a digest, per-server checks …).
+/// without losing something (TLS, a URL's own virtual host, a digest, per-server checks …).
 pub fn editable(vs: &VirtualServer) -> Result<Option<&Check>, String> {
     let first = vs.reals.first().map(|r| r.checks.as_slice()).unwrap_or_default();
     let same = vs.reals.iter().all(|r| r.checks == first);
@@ -166,6 +176,19 @@ mod tests {
         let errors = read(&f).err().unwrap_or_default();
         for field in ["path", "status", "interval"] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn the_virtual_host_is_the_checks_host_header() {
+        let f = Fields::new([("kind", "http"), ("path", "/"), ("vhost", "www.example.com:8080")]);
+        let check = read(&f).ok().flatten().unwrap_or_else(|| panic!("http"));
+        let CheckKind::Http(h) = &check.kind else { panic!("http") };
+        assert_eq!(h.virtualhost.as_deref(), Some("www.example.com:8080"));
+        assert_eq!(read(&Fields::new(values(Some(&check)))).ok().flatten(), Some(check), "the drawn form reads back the same");
+        for bad in ["www example", "host/path", "user@host"] {
+            let errors = read(&Fields::new([("kind", "http"), ("path", "/"), ("vhost", bad)])).err().unwrap_or_default();
+            assert!(errors.get("vhost").is_some(), "{bad}");
         }
     }
 

@@ -275,6 +275,7 @@ fn show_page(
                 (select(&check_state, "kind", "Check", check::KINDS))
                 (field(&check_state, "path", "HTTP path", "text", "/"))
                 (field(&check_state, "status", "HTTP status", "number", "2xx"))
+                (field(&check_state, "vhost", "HTTP virtual host", "text", "the real server's address"))
                 (field(&check_state, "send", "Send", "text", "GET / HTTP/1.0\\r\\n\\r\\n"))
                 (field(&check_state, "expect", "Expect", "text", "HTTP"))
                 (field(&check_state, "interval", "Interval (s)", "text", "6"))
