@@ -220,6 +220,27 @@ def setup(page, base: str) -> None:
     expect(services_rows(page)).to_have_count(1)
     expect(page.locator("table[data-testid=services]")).not_to_contain_text("192.168.1.251")
 
+    # A firewall-mark service: the form asks for the mark instead of the address and port.
+    # Added, then deleted (the browser asks first).
+    form = page.locator("form[data-testid=service-form]")
+    form.locator("[name=protocol]").select_option("fwm")
+    expect(form.locator("[name=address]")).to_be_hidden()
+    expect(form.locator("[name=port]")).to_be_hidden()
+    expect(form.locator("[name=mark]")).to_be_visible()
+    form.locator("[name=mark]").fill("7")
+    form.locator("[name=scheduler]").select_option("rr")
+    submit(page, form.locator("button[type=submit]"))
+    expect(page).to_have_url(f"{base}/virtual/fwm-7-inet?saved=1")
+    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
+    form = page.locator("form[data-testid=service-form]")
+    expect(form.locator("[name=protocol]")).to_have_value("fwm")
+    expect(form.locator("[name=mark]")).to_have_value("7")
+    rvs_browser.shot(page, "09b-fwmark-service")
+    page.once("dialog", lambda dialog: dialog.accept())
+    submit(page, page.locator("button", has_text="Delete service"))
+    goto(page, base + "/virtual")
+    expect(services_rows(page)).to_have_count(1)
+
 
 def down(page, base: str) -> None:
     for real in REALS:

@@ -101,12 +101,28 @@ function checkForm(form) {
   update();
 }
 
+// The service form asks for a firewall mark, or for an address and a port.
+function serviceForm(form) {
+  const protocol = form.querySelector("select[name=protocol]");
+  if (!protocol) return;
+  const update = () => {
+    const fwm = protocol.value === "fwm";
+    for (const [name, shown] of [["address", !fwm], ["port", !fwm], ["mark", fwm]]) {
+      const input = form.querySelector(`[name=${name}]`);
+      if (input) input.closest(".field").hidden = !shown;
+    }
+  };
+  protocol.addEventListener("change", update);
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const live = document.getElementById("live");
   if (live) setInterval(() => refreshLive(live), 2000);
   const charts = document.getElementById("charts");
   if (charts) { refreshCharts(charts); setInterval(() => refreshCharts(charts), 10000); }
   document.querySelectorAll("form[data-testid=check-form]").forEach(checkForm);
+  document.querySelectorAll("form[data-testid=service-form]").forEach(serviceForm);
   // Deleting and disabling ask first: they cut connections off.
   document.querySelectorAll("button.danger, button.confirm").forEach(b => b.addEventListener("click", e => {
     const text = b.dataset.confirm || "Delete? Its connections are cut off; this is applied and saved at once.";

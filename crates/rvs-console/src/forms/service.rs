@@ -1,13 +1,14 @@
-//! The virtual service form: protocol, address, port, scheduler, persistence and its netmask
-//! (ipvsadm's `-p` and `-M`), the sorry server (keepalived's `sorry_server`, piranha's
-//! "fallback"); and the service's enable, disable and delete buttons.
+//! The virtual service form: protocol, address and port, or a firewall mark (ipvsadm's `-f`,
+//! piranha's "firewall mark"); scheduler, persistence and its netmask (ipvsadm's `-p` and
+//! `-M`), the sorry server (keepalived's `sorry_server`, piranha's "fallback"); and the
+//! service's enable, disable and delete buttons.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 
 use rvs_core::config::{Config, VirtualServer};
 use rvs_core::model::{
-    AddressFamily, DestSpec, ForwardMethod, Netmask, Protocol, SchedulerName, ServiceFlags, ServiceKey, ServiceSpec, TunnelSpec, Weight,
+    AddressFamily, DestSpec, ForwardMethod, Fwmark, Netmask, Protocol, SchedulerName, ServiceFlags, ServiceKey, ServiceSpec, TunnelSpec, Weight,
 };
 
 use super::fields::{Errors, Fields, Reader};
@@ -17,8 +18,10 @@ use crate::backend::{Edit, EditError};
 /// The schedulers offered, as ipvsadm names them.
 pub const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"];
 
-/// The protocols offered.
-pub const PROTOCOLS: &[(&str, Protocol)] = &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp), ("sctp", Protocol::Sctp)];
+/// The protocols offered, and `fwm`: a firewall-mark service (IPv4; an IPv6 one is changed in
+/// the file).
+pub const PROTOCOLS: &[(&str, Option<Protocol>)] =
+    &[("tcp", Some(Protocol::Tcp)), ("udp", Some(Protocol::Udp)), ("sctp", Some(Protocol::Sctp)), ("fwm", None)];
 
 /// Longest persistence ipvsadm takes (`-p`), in seconds: a month.
 const MAX_PERSISTENCE: u64 = 2_678_400;
@@ -85,8 +88,23 @@ fn sorry(r: &mut Reader<'_>, af: Option<AddressFamily>) -> Option<Option<(IpAddr
 pub fn read(fields: &Fields) -> Result<ServiceForm, Errors> {
     let mut r = Reader::new(fields);
     let protocol = r.choice("protocol", PROTOCOLS);
-    let addr = r.ip("address");
-    let port = r.port("port", false);
+    // A firewall-mark service has a mark instead of an address and a port.
+    let key = match protocol {
+        Some(Some(protocol)) => {
+            let (addr, port) = (r.ip("address"), r.port("port", false));
+            addr.zip(port).map(|(addr, port)| ServiceKey::Addr { protocol, addr, port })
+        }
+        Some(None) => r
+            .number("mark", 1, u64::from(u32::MAX), None)
+            .and_then(|m| u32::try_from(m).ok())
+            .and_then(Fwmark::new)
+            .map(|mark| ServiceKey::Fwmark { af: AddressFamily::Inet, mark }),
+        // No protocol: the address and port are still read, for their own errors.
+        None => {
+            let _ = (r.ip("address"), r.port("port", false));
+            None
+        }
+    };
     let scheduler = match SchedulerName::new(fields.text("scheduler")) {
         Ok(s) if SCHEDULERS.contains(&s.as_str()) => Some(s),
         _ => {
@@ -95,16 +113,16 @@ pub fn read(fields: &Fields) -> Result<ServiceForm, Errors> {
         }
     };
     let persistence = r.number("persistence", 1, MAX_PERSISTENCE, Some(0));
-    let af = addr.map(|a| if a.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 });
+    let af = key.map(|k| k.af());
     let netmask = netmask(&mut r, af);
     if matches!(netmask, Some(Some(_))) && persistence == Some(0) {
         r.errors.add("netmask", "the netmask groups a client's addresses for persistence: set a persistence timeout too");
     }
     let sorry = sorry(&mut r, af);
     r.finish()?;
-    match (protocol, addr, port, scheduler, persistence, netmask, sorry) {
-        (Some(protocol), Some(addr), Some(port), Some(scheduler), Some(p), Some(netmask), Some(sorry)) => Ok(ServiceForm {
-            key: ServiceKey::Addr { protocol, addr, port },
+    match (key, scheduler, persistence, netmask, sorry) {
+        (Some(key), Some(scheduler), Some(p), Some(netmask), Some(sorry)) => Ok(ServiceForm {
+            key,
             scheduler,
             persistence: u32::try_from(p).ok().filter(|p| *p > 0),
             netmask,
@@ -169,6 +187,9 @@ pub fn add(form: ServiceForm) -> Edit {
 pub fn update(slug_text: String, form: ServiceForm) -> Edit {
     Box::new(move |config: &mut Config| {
         let old = find_service(config, &slug_text)?.service.key;
+        if matches!(old, ServiceKey::Fwmark { af: AddressFamily::Inet6, .. }) {
+            return Err(EditError::form("an IPv6 firewall-mark service is changed in the configuration file"));
+        }
         if old != form.key {
             taken(config, &form.key)?;
         }
@@ -218,6 +239,27 @@ mod tests {
         let mut all = vec![("protocol", "tcp"), ("address", "10.0.0.1"), ("port", "80"), ("scheduler", "wrr"), ("persistence", "300")];
         all.extend_from_slice(pairs);
         read(&Fields::new(all))
+    }
+
+    #[test]
+    fn a_firewall_mark_service_has_a_mark_instead_of_an_address_and_port() {
+        let fwm = |mark: &str| read(&Fields::new([("protocol", "fwm"), ("mark", mark), ("address", ""), ("port", ""), ("scheduler", "rr")]));
+        let form = fwm("7").unwrap_or_else(|e| panic!("{e:?}"));
+        let key = ServiceKey::Fwmark { af: AddressFamily::Inet, mark: Fwmark::new(7).unwrap_or_else(|| panic!("mark")) };
+        assert_eq!(form.key, key);
+        for bad in ["", "0", "4294967296", "x"] {
+            let errors = fwm(bad).err().unwrap_or_default();
+            assert!(errors.get("mark").is_some() && errors.get("address").is_none() && errors.get("port").is_none(), "{bad}: {errors:?}");
+        }
+        let mut config = Config::default();
+        add(form)(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(config.virtual_servers[0].service.key, key);
+        // An address service becomes a mark service and back; its slug follows.
+        update("fwm-7-inet".into(), self::form())(&mut config).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(slug::service(&config.virtual_servers[0].service.key), "tcp-10.0.0.1-80");
+        // An IPv6 one is left to the file: the form would make it IPv4.
+        config.virtual_servers[0].service.key = ServiceKey::Fwmark { af: AddressFamily::Inet6, mark: Fwmark::new(7).unwrap_or_else(|| panic!("mark")) };
+        assert!(update("fwm-7-inet6".into(), fwm("7").unwrap_or_else(|e| panic!("{e:?}")))(&mut config).is_err());
     }
 
     #[test]

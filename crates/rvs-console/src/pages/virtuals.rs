@@ -29,13 +29,13 @@ fn scheduler_options() -> Vec<(&'static str, &'static str)> {
     service::SCHEDULERS.iter().map(|s| (*s, *s)).collect()
 }
 
-const PROTOCOL_OPTIONS: &[(&str, &str)] = &[("tcp", "TCP"), ("udp", "UDP"), ("sctp", "SCTP")];
+const PROTOCOL_OPTIONS: &[(&str, &str)] = &[("tcp", "TCP"), ("udp", "UDP"), ("sctp", "SCTP"), ("fwm", "firewall mark")];
 const FORWARD_OPTIONS: &[(&str, &str)] = &[("dr", "direct routing (DR)"), ("nat", "NAT (masquerading)"), ("tun", "tunnel (IPIP)")];
 
 fn service_values(vs: &VirtualServer) -> FormState {
-    let (protocol, address, port) = match vs.service.key {
-        ServiceKey::Addr { protocol, addr, port } => (protocol.name().to_ascii_lowercase(), addr.to_string(), port.to_string()),
-        ServiceKey::Fwmark { mark, .. } => ("fwm".to_owned(), format!("fwmark {}", mark.get()), String::new()),
+    let (protocol, address, port, mark) = match vs.service.key {
+        ServiceKey::Addr { protocol, addr, port } => (protocol.name().to_ascii_lowercase(), addr.to_string(), port.to_string(), String::new()),
+        ServiceKey::Fwmark { mark, .. } => ("fwm".to_owned(), String::new(), String::new(), mark.get().to_string()),
     };
     let persistence = if vs.service.flags.persistent { vs.service.timeout.to_string() } else { String::new() };
     let netmask = match vs.service.netmask {
@@ -48,6 +48,7 @@ fn service_values(vs: &VirtualServer) -> FormState {
         ("protocol", protocol),
         ("address", address),
         ("port", port),
+        ("mark", mark),
         ("scheduler", vs.service.scheduler.as_str().to_owned()),
         ("persistence", persistence),
         ("netmask", netmask),
@@ -64,6 +65,7 @@ fn service_form(state: &FormState, action: &str, button: &str, session: &Session
                 (select(state, "protocol", "Protocol", PROTOCOL_OPTIONS))
                 (field(state, "address", "Virtual IP", "text", "192.168.1.250"))
                 (field(state, "port", "Port", "number", "80"))
+                (field(state, "mark", "Firewall mark", "number", "1"))
                 (select(state, "scheduler", "Scheduler", &scheduler_options()))
                 (field(state, "persistence", "Persistence (s)", "number", "none"))
                 (field(state, "netmask", "Persistence netmask", "text", "255.255.255.255"))
@@ -187,6 +189,7 @@ fn show_page(
         .unwrap_or_else(|| FormState::new(check::values(vs.reals.first().and_then(|r| r.checks.first()))))
         .prefixed("check-");
     // A firewall-mark service has no address or port for the service form to show.
+    let fwmark6 = matches!(vs.service.key, ServiceKey::Fwmark { af: rvs_core::model::AddressFamily::Inet6, .. });
     let fwmark = matches!(vs.service.key, ServiceKey::Fwmark { .. });
     let body = html! {
         (saved_note(saved))
@@ -204,8 +207,9 @@ fn show_page(
             form method="post" action=(format!("{base}/delete")) { (csrf(session)) button.danger disabled[ro] { "Delete service" } }
         }
         h2 { "Service" }
-        @if fwmark { (read_only_note("A firewall-mark service is changed in the configuration file; its real servers and check can be changed here.")) }
-        (service_form(&service_state, &base, "Save service", session, ro || fwmark))
+        @if fwmark6 { (read_only_note("An IPv6 firewall-mark service is changed in the configuration file; its real servers and check can be changed here.")) }
+        @if fwmark { p.muted { "Packets get this mark from rvs's mark rules (rvs mark, or the marks of the configuration file) or from nftables or iptables, as with ipvsadm -f." } }
+        (service_form(&service_state, &base, "Save service", session, ro || fwmark6))
         h2 { "Real servers" }
         table.list data-testid="reals" {
             thead { tr { th { "Real server" } th { "Forwarding" } th { "Weight" } th { "State" } th { "In the table now" } th { "" } } }
