@@ -140,9 +140,9 @@ def setup(page, base: str) -> None:
     # chosen kind only.
     form = page.locator("form[data-testid=check-form]")
     expect(form.locator("[name=kind]")).to_have_value("none")
-    assert hidden_fields(form) == ["path", "status", "vhost", "send", "expect", "interval", "timeout", "retry"]
+    assert hidden_fields(form) == ["path", "status", "vhost", "send", "expect", "payload", "reply", "dns_type", "dns_name", "interval", "timeout", "retry"]
     form.locator("[name=kind]").select_option("http")
-    assert hidden_fields(form) == ["send", "expect"], hidden_fields(form)
+    assert hidden_fields(form) == ["send", "expect", "payload", "reply", "dns_type", "dns_name"], hidden_fields(form)
     form.locator("[name=path]").fill("/")
     form.locator("[name=vhost]").fill(VHOST)
     form.locator("[name=interval]").fill("1")

@@ -88,8 +88,11 @@ function checkForm(form) {
     none: [], tcp: ["interval", "timeout", "retry"],
     http: ["path", "status", "vhost", "interval", "timeout", "retry"],
     send_expect: ["send", "expect", "interval", "timeout", "retry"],
+    udp: ["payload", "reply", "interval", "timeout", "retry"],
+    dns: ["dns_type", "dns_name", "interval", "timeout", "retry"],
+    ping: ["interval", "timeout", "retry"],
   };
-  const all = ["path", "status", "vhost", "send", "expect", "interval", "timeout", "retry"];
+  const all = ["path", "status", "vhost", "send", "expect", "payload", "reply", "dns_type", "dns_name", "interval", "timeout", "retry"];
   const update = () => {
     const visible = show[kind.value] || all;
     for (const name of all) {

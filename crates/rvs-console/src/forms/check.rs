@@ -1,13 +1,13 @@
 //! The health check form of a virtual service: one check that every real server of the service
 //! runs (nanny checked each real server the same way): none, a TCP connect, an HTTP GET with
-//! its expected status and virtual host, or piranha's send/expect; with its interval, timeout
-//! and retries.
+//! its expected status and virtual host, piranha's send/expect, a UDP datagram (answered, or at
+//! least not refused), a DNS query, or an ICMP ping; with its interval, timeout and retries.
 
 use std::time::Duration;
 
 use rvs_core::config::{
-    Check, CheckKind, CheckTarget, CheckTiming, Config, ExpectPattern, HttpCheck, HttpVersion, StatusCodes, StatusRange, UrlCheck,
-    VirtualServer,
+    Check, CheckKind, CheckTarget, CheckTiming, Config, DnsQueryType, ExpectPattern, HttpCheck, HttpVersion, ReplyPattern, StatusCodes,
+    StatusRange, UdpCheck, UrlCheck, VirtualServer,
 };
 
 use super::fields::{Errors, Fields, Reader, escape, unescape};
@@ -15,13 +15,34 @@ use super::find_service;
 use crate::backend::Edit;
 
 /// The kinds offered, by the form's values.
-pub const KINDS: &[(&str, &str)] =
-    &[("none", "none (always up)"), ("tcp", "TCP connect"), ("http", "HTTP GET"), ("send_expect", "send / expect")];
+pub const KINDS: &[(&str, &str)] = &[
+    ("none", "none (always up)"),
+    ("tcp", "TCP connect"),
+    ("http", "HTTP GET"),
+    ("send_expect", "send / expect"),
+    ("udp", "UDP datagram"),
+    ("dns", "DNS query"),
+    ("ping", "ICMP ping"),
+];
+
+/// The DNS query types offered (keepalived's `type`), by their names.
+pub const DNS_TYPES: &[(&str, DnsQueryType)] = &[
+    ("SOA", DnsQueryType::Soa),
+    ("A", DnsQueryType::A),
+    ("AAAA", DnsQueryType::Aaaa),
+    ("NS", DnsQueryType::Ns),
+    ("CNAME", DnsQueryType::Cname),
+    ("MX", DnsQueryType::Mx),
+    ("TXT", DnsQueryType::Txt),
+];
+
+/// The longest name a DNS query takes.
+const DNS_NAME_MAX: usize = 253;
 
 /// Reads the form: `None` for "no check".
 pub fn read(fields: &Fields) -> Result<Option<Check>, Errors> {
     let mut r = Reader::new(fields);
-    let kind = r.choice("kind", &[("none", 0u8), ("tcp", 1), ("http", 2), ("send_expect", 3)]);
+    let kind = r.choice("kind", &[("none", 0u8), ("tcp", 1), ("http", 2), ("send_expect", 3), ("udp", 4), ("dns", 5), ("ping", 6)]);
     let interval = r.seconds("interval", 1.0, 3600.0, Duration::from_secs(6));
     let timeout = r.seconds("timeout", 0.1, 600.0, Duration::from_secs(5));
     let retry = r.number("retry", 0, 100, Some(1)).and_then(|n| u32::try_from(n).ok());
@@ -50,6 +71,27 @@ pub fn read(fields: &Fields) -> Result<Option<Check>, Errors> {
                 })
             })
         }
+        Some(4) => unescape(fields.raw("payload")).map_err(|e| r.errors.add("payload", e)).ok().map(|payload| {
+            // keepalived's defaults for the rest: any reply of 0 to 255 bytes.
+            CheckKind::Udp(UdpCheck {
+                payload,
+                require_reply: fields.ticked("reply").then(ReplyPattern::default),
+                min_reply_length: 0,
+                max_reply_length: 255,
+            })
+        }),
+        Some(5) => {
+            let qtype = r.choice("dns_type", DNS_TYPES);
+            let name = match fields.text("dns_name") {
+                "" => ".",
+                n => n,
+            };
+            if name.len() > DNS_NAME_MAX || name.chars().any(|c| c.is_whitespace() || c.is_control()) || name.contains("..") {
+                r.errors.add("dns_name", "a domain name such as example.com, or . for the root");
+            }
+            qtype.map(|qtype| CheckKind::Dns { qtype, name: name.to_owned() })
+        }
+        Some(6) => Some(CheckKind::Ping),
         Some(_) => {
             let send = unescape(fields.raw("send")).map_err(|e| r.errors.add("send", e)).ok();
             let expect = unescape(fields.raw("expect")).map_err(|e| r.errors.add("expect", e)).ok();
@@ -104,6 +146,19 @@ pub fn values(check: Option<&Check>) -> Vec<(&'static str, String)> {
                 v.push(("vhost", host.clone()));
             }
         }
+        CheckKind::Udp(u) => {
+            v.push(("kind", "udp".into()));
+            v.push(("payload", escape(&u.payload)));
+            if u.require_reply.is_some() {
+                v.push(("reply", "on".into()));
+            }
+        }
+        CheckKind::Dns { qtype, name } => {
+            v.push(("kind", "dns".into()));
+            v.push(("dns_type", qtype.name().to_owned()));
+            v.push(("dns_name", name.clone()));
+        }
+        CheckKind::Ping => v.push(("kind", "ping".into())),
         CheckKind::SendExpect { send, expect } => {
             v.push(("kind", "send_expect".into()));
             v.push(("send", escape(send)));
@@ -219,6 +274,32 @@ mod tests {
         let mut config = Config { virtual_servers: vec![vs([vec![tls.clone()], vec![tls.clone()]])], ..Config::default() };
         assert!(set("tcp-10.0.0.1-443".into(), None)(&mut config).is_err());
         assert_eq!(config.virtual_servers[0].reals[0].checks, vec![tls]);
+    }
+
+    #[test]
+    fn udp_dns_and_ping_read_back_as_drawn() {
+        let cases = [
+            Fields::new([("kind", "udp"), ("payload", "ping\\n"), ("reply", "on")]),
+            Fields::new([("kind", "udp"), ("payload", "")]),
+            Fields::new([("kind", "dns"), ("dns_type", "A"), ("dns_name", "www.example.com")]),
+            Fields::new([("kind", "dns"), ("dns_type", "SOA"), ("dns_name", "")]),
+            Fields::new([("kind", "ping"), ("interval", "2")]),
+        ];
+        for f in cases {
+            let check = read(&f).unwrap_or_else(|e| panic!("{f:?}: {e:?}")).unwrap_or_else(|| panic!("a check"));
+            assert_eq!(read(&Fields::new(values(Some(&check)))).ok().flatten(), Some(check), "the drawn form reads back the same");
+        }
+        let Ok(Some(Check { kind: CheckKind::Udp(u), .. })) = read(&Fields::new([("kind", "udp"), ("payload", "hi\\n"), ("reply", "on")])) else { panic!("udp") };
+        assert_eq!((u.payload.as_slice(), u.require_reply.is_some(), u.max_reply_length), (&b"hi\n"[..], true, 255));
+        let Ok(Some(Check { kind: CheckKind::Dns { qtype, name }, .. })) = read(&Fields::new([("kind", "dns"), ("dns_type", "SOA")])) else { panic!("dns") };
+        assert_eq!((qtype, name.as_str()), (DnsQueryType::Soa, "."), "keepalived's defaults");
+        for (field, f) in [
+            ("dns_type", Fields::new([("kind", "dns"), ("dns_type", "ANY")])),
+            ("dns_name", Fields::new([("kind", "dns"), ("dns_type", "A"), ("dns_name", "a b")])),
+            ("payload", Fields::new([("kind", "udp"), ("payload", "\\q")])),
+        ] {
+            assert!(read(&f).err().is_some_and(|e| e.get(field).is_some()), "{field}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rvs_core::config::VirtualServer;
 use rvs_core::model::{DestEntry, ServiceEntry, ServiceKey};
 use serde::Deserialize;
 
-use super::{FormState, apply, csrf, saved_code, field, form_error, layout, respond, read_only_note, saved_note, select};
+use super::{FormState, apply, checkbox, csrf, saved_code, field, form_error, layout, respond, read_only_note, saved_note, select};
 use crate::backend::{Backend, ConfigView};
 use crate::forms::fields::{Errors, Fields};
 use crate::forms::{check, real, service, slug};
@@ -282,6 +282,10 @@ fn show_page(
                 (field(&check_state, "vhost", "HTTP virtual host", "text", "the real server's address"))
                 (field(&check_state, "send", "Send", "text", "GET / HTTP/1.0\\r\\n\\r\\n"))
                 (field(&check_state, "expect", "Expect", "text", "HTTP"))
+                (field(&check_state, "payload", "UDP payload", "text", "empty datagram (\\r \\n \\t escapes)"))
+                (checkbox(&check_state, "reply", "A reply must come (else only a refusal fails it)"))
+                (select(&check_state, "dns_type", "DNS type", &check::DNS_TYPES.iter().map(|(n, _)| (*n, *n)).collect::<Vec<_>>()))
+                (field(&check_state, "dns_name", "DNS name", "text", ". (the root)"))
                 (field(&check_state, "interval", "Interval (s)", "text", "6"))
                 (field(&check_state, "timeout", "Timeout (s)", "text", "5"))
                 (field(&check_state, "retry", "Retries", "number", "1"))
