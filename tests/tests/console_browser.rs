@@ -205,6 +205,10 @@ fn the_console_builds_a_service_watches_its_health_and_changes_a_weight() {
     // 4. The other pages, and the monitor's charts.
     phase(&lab, &client, &artefacts, "pages");
 
+    // The timeout set on the global page is in force, the others as they were.
+    let timeouts = lab.rvsd.rvsadm_ok(&["-L", "--timeout"]);
+    assert_eq!(timeouts.trim(), "Timeout (tcp tcpfin udp): 3600 120 300", "rvsadm -L --timeout");
+
     // The file holds what the forms built, and loads again.
     let saved = std::fs::read_to_string(&lab.config).unwrap_or_else(|e| panic!("{}: {e}", lab.config.display()));
     eprintln!("{} as the console saved it:\n{saved}", lab.config.display());

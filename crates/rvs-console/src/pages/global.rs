@@ -1,5 +1,6 @@
-//! GLOBAL SETTINGS: the director's name and its real servers' forwarding method, which the
-//! console changes; the interfaces and the NAT router, which rvsd's command line sets.
+//! GLOBAL SETTINGS: the director's name, its real servers' forwarding method and the
+//! connection timeouts, which the console changes; the interfaces and the NAT router, which
+//! rvsd's command line sets.
 
 use std::sync::Arc;
 
@@ -39,10 +40,11 @@ async fn draw<B: Backend>(app: &App<B>, session: &Session, state: Option<FormSta
             Some(view) => {
                 @if let Some(r) = &view.read_only { (read_only_note(r)) }
                 @let current = global::common_forward(&view.config);
-                @let state = state.clone().unwrap_or_else(|| FormState::new([
-                    ("router_id", view.config.router_id.clone().unwrap_or_default()),
-                    ("forward", "keep".to_owned()),
-                ]));
+                @let state = state.clone().unwrap_or_else(|| FormState::new(
+                    [("router_id", view.config.router_id.clone().unwrap_or_default()), ("forward", "keep".to_owned())]
+                        .into_iter()
+                        .chain(global::timeout_values(view.config.timeouts)),
+                ));
                 p { "Forwarding method now: " strong { (current.map_or("mixed or none", real::forward_name)) } }
                 form.grid method="post" action="/global" {
                     (csrf(session))
@@ -50,6 +52,10 @@ async fn draw<B: Backend>(app: &App<B>, session: &Session, state: Option<FormSta
                         (form_error(&state))
                         (field(&state, "router_id", "Director name (router_id)", "text", "lvs1"))
                         (select(&state, "forward", "Forwarding method", FORWARD_OPTIONS))
+                        (field(&state, "timeout_tcp", "TCP timeout (s)", "number", "900, or as it is"))
+                        (field(&state, "timeout_tcpfin", "TCP FIN timeout (s)", "number", "120, or as it is"))
+                        (field(&state, "timeout_udp", "UDP timeout (s)", "number", "300, or as it is"))
+                        p.muted { "The timeouts are ipvsadm --set's: an empty one stays as it is (the kernel's defaults are 900, 120 and 300 s)." }
                         button type="submit" { "Save global settings" }
                     }
                 }
@@ -71,7 +77,12 @@ pub async fn submit<B: Backend>(
 ) -> Response {
     let fields = Fields::new(pairs);
     let describe = |form: &global::GlobalForm| {
-        format!("global settings: router_id {:?}, forwarding {}", form.router_id, form.forward.map_or("unchanged", real::forward_name))
+        format!(
+            "global settings: router_id {:?}, forwarding {}, timeouts {:?}",
+            form.router_id,
+            form.forward.map_or("unchanged", real::forward_name),
+            form.timeouts
+        )
     };
     let result = read_and_apply(&app, &session, peer.as_deref(), &fields, global::read, describe, global::set).await;
     match result {
