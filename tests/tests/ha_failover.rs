@@ -86,6 +86,7 @@ fn stop_return_cut_restore(mode: HaMode) {
     check_requests(&c, "after the restore", restored + back, Instant::now());
     let log = c.log(Director::Primary);
     assert!(!log.contains("real server down"), "the primary counted checks that failed while its links were cut:\n{log}");
+    assert!(log.contains("link back: its unresolved neighbour entries are flushed"), "the primary did not re-resolve its real servers:\n{log}");
 
     c.assert_download_complete(download, 30);
     c.assert_no_split_brain(HANDOVER);

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod control;
 pub mod est;
 pub mod ipvsadm;
+pub mod links;
 pub mod model;
 pub mod sched;
 pub mod table;

@@ -230,7 +230,9 @@ impl Resolver {
     /// and while it has none they are re-created and fail. Once it is back, an entry caught
     /// between two probes holds every packet to that neighbour until its next probe, up to a
     /// second later (NAT forwarding hands such packets to the kernel, see `nat.h`); a deleted
-    /// entry is probed at the first packet.
+    /// entry is probed at the first packet. Every such entry of the interface goes, the
+    /// gateway's or a peer's too, with the packets queued on it: they were waiting on a probe
+    /// that went into the dead link.
     pub async fn flush_unresolved(&self, ifindex: u32) -> Result<usize, NeighError> {
         let mut stale = Vec::new();
         let mut entries = self.handle.neighbours().get().execute();

@@ -3,16 +3,21 @@
 //! `ip monitor link` shows them, and read again every [`RESYNC`] in case a notification was
 //! lost (a netlink socket drops them when its buffer is full).
 //!
-//! rvsd's health checks use it: a check that fails while the director's own link is down is not
-//! counted against the real server (`rvs_health::own_links`).
+//! rvsd's health checks use it (a check that fails while the director's own link is down is not
+//! counted against the real server, `rvs_health::own_links`), and so does its next-hop
+//! resolution (the real servers behind a link that comes back are asked for their MAC at once).
+//!
+//! Interfaces are followed by the index they had at start, as the XDP program is attached by
+//! index: a renamed interface is still the same one. One that is gone counts as down.
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use rtnetlink::MulticastGroup;
 use rtnetlink::packet_core::NetlinkPayload;
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{LinkFlags, LinkMessage};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use rvs_core::links::Carrier;
 use tokio::sync::watch;
 
 use crate::address::{AddressError, Netlink};
@@ -20,7 +25,7 @@ use crate::address::{AddressError, Netlink};
 /// How often every watched interface is read again, notifications or not.
 pub const RESYNC: Duration = Duration::from_secs(2);
 
-/// A running watch; dropping it stops it (the receivers then keep the last list).
+/// A running watch; dropping it stops it (the receivers then see the channel closed).
 pub struct CarrierWatch {
     task: tokio::task::JoinHandle<()>,
 }
@@ -38,51 +43,75 @@ fn is_down(flags: LinkFlags) -> bool {
 /// One watched interface.
 struct Watched {
     name: String,
-    /// Its index when it was last read; `None` while it does not exist.
+    /// Its index at start; `None` if it did not exist then (it is looked up by name until it
+    /// does).
     index: Option<u32>,
     down: bool,
 }
 
-/// The names of the interfaces that are down.
-fn down(watched: &[Watched]) -> Vec<String> {
-    watched.iter().filter(|w| w.down).map(|w| w.name.clone()).collect()
+/// The watched interfaces and the count of returns.
+struct State {
+    links: Vec<Watched>,
+    returns: u64,
 }
 
-/// Follows one notification; true if it was about a watched interface.
-fn follow(watched: &mut [Watched], message: &RouteNetlinkMessage) -> bool {
-    let (link, is_down): (&LinkMessage, bool) = match message {
-        RouteNetlinkMessage::NewLink(link) => (link, is_down(link.header.flags)),
-        // A deleted interface carries nothing any more.
-        RouteNetlinkMessage::DelLink(link) => (link, true),
-        _ => return false,
-    };
-    let mut ours = false;
-    for w in watched.iter_mut().filter(|w| w.index == Some(link.header.index)) {
-        w.down = is_down;
-        ours = true;
+impl State {
+    fn report(&self) -> Carrier {
+        Carrier {
+            down: self.links.iter().filter(|w| w.down).map(|w| w.name.clone()).collect(),
+            up_indexes: self.links.iter().filter(|w| !w.down).filter_map(|w| w.index).collect(),
+            returns: self.returns,
+        }
     }
-    ours
-}
 
-/// Reads every interface again by name (its index changes if it was re-created). One that does
-/// not exist is down.
-async fn resync(watched: &mut [Watched], netlink: &Netlink) {
-    for w in watched.iter_mut() {
-        match netlink.link(&w.name).await {
-            Ok(link) => {
-                w.index = Some(link.index);
-                w.down = !(link.up && link.carrier);
-            }
-            Err(_) => {
-                w.index = None;
-                w.down = true;
+    /// Sets one interface's state, counting a return.
+    fn set(&mut self, i: usize, down: bool) {
+        let w = &mut self.links[i];
+        if w.down && !down {
+            self.returns += 1;
+        }
+        w.down = down;
+    }
+
+    /// Follows one notification; true if it was about a watched interface.
+    fn follow(&mut self, message: &RouteNetlinkMessage) -> bool {
+        let (link, down): (&LinkMessage, bool) = match message {
+            RouteNetlinkMessage::NewLink(link) => (link, is_down(link.header.flags)),
+            // A deleted interface carries nothing any more.
+            RouteNetlinkMessage::DelLink(link) => (link, true),
+            _ => return false,
+        };
+        // A bridge port's own messages (AF_BRIDGE) say nothing of the interface's carrier.
+        if link.header.interface_family != AddressFamily::Unspec {
+            return false;
+        }
+        let Some(i) = self.links.iter().position(|w| w.index == Some(link.header.index)) else { return false };
+        self.set(i, down);
+        true
+    }
+
+    /// Reads every interface again: by its index when it had one at start, else by name. A
+    /// failed read other than "no such interface" leaves the state as it was.
+    async fn resync(&mut self, netlink: &Netlink) {
+        for i in 0..self.links.len() {
+            let read = match self.links[i].index {
+                Some(index) => netlink.link_by_index(index).await,
+                None => netlink.link(&self.links[i].name).await,
+            };
+            match read {
+                Ok(link) => {
+                    self.links[i].index = Some(link.index);
+                    self.set(i, !(link.up && link.carrier));
+                }
+                Err(AddressError::NoSuchInterface(_)) => self.set(i, true),
+                Err(e) => tracing::debug!(interface = %self.links[i].name, error = %e, "carrier watch: cannot read the interface; its state stays"),
             }
         }
     }
 }
 
 /// Publishes `now` if it differs from what the receivers hold.
-fn publish(tx: &watch::Sender<Vec<String>>, now: Vec<String>) {
+fn publish(tx: &watch::Sender<Carrier>, now: Carrier) {
     tx.send_if_modified(|held| {
         let changed = *held != now;
         *held = now;
@@ -90,15 +119,16 @@ fn publish(tx: &watch::Sender<Vec<String>>, now: Vec<String>) {
     });
 }
 
-/// Starts watching `names`; the receiver holds the names of those that are down now, in the
-/// order given. An interface that does not exist counts as down. Needs a tokio runtime.
-pub async fn watch_carrier(names: &[String]) -> Result<(CarrierWatch, watch::Receiver<Vec<String>>), AddressError> {
+/// Starts watching `names`. Needs a tokio runtime.
+pub async fn watch_carrier(names: &[String]) -> Result<(CarrierWatch, watch::Receiver<Carrier>), AddressError> {
     // Subscribe before the first read, so that no change falls between the two.
     let (connection, _, mut messages) = rtnetlink::new_multicast_connection(&[MulticastGroup::Link]).map_err(AddressError::Socket)?;
     let netlink = Netlink::new()?;
-    let mut watched: Vec<Watched> = names.iter().map(|n| Watched { name: n.clone(), index: None, down: true }).collect();
-    resync(&mut watched, &netlink).await;
-    let (tx, rx) = watch::channel(down(&watched));
+    let mut state = State { links: names.iter().map(|n| Watched { name: n.clone(), index: None, down: false }).collect(), returns: 0 };
+    state.resync(&netlink).await;
+    // What start found is not a return.
+    state.returns = 0;
+    let (tx, rx) = watch::channel(state.report());
     let task = tokio::spawn(async move {
         tokio::pin!(connection);
         let mut notified = true;
@@ -111,16 +141,16 @@ pub async fn watch_carrier(names: &[String]) -> Result<(CarrierWatch, watch::Rec
                 message = messages.next(), if notified => match message {
                     Some((message, _)) => {
                         if let NetlinkPayload::InnerMessage(inner) = &message.payload
-                            && follow(&mut watched, inner)
+                            && state.follow(inner)
                         {
-                            publish(&tx, down(&watched));
+                            publish(&tx, state.report());
                         }
                     }
                     None => notified = false,
                 },
                 _ = every.tick() => {
-                    resync(&mut watched, &netlink).await;
-                    publish(&tx, down(&watched));
+                    state.resync(&netlink).await;
+                    publish(&tx, state.report());
                 }
             }
         }

@@ -165,12 +165,12 @@ fn ip_here(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Waits (on the runtime) until the watch holds `want`; returns how long that took.
-async fn until_down(rx: &mut tokio::sync::watch::Receiver<Vec<String>>, want: &[&str]) -> Duration {
+/// Waits (on the runtime) until the watch reports `want` down; returns how long that took.
+async fn until_down(rx: &mut tokio::sync::watch::Receiver<rvs_core::links::Carrier>, want: &[&str]) -> Duration {
     let start = Instant::now();
-    let matches = |v: &Vec<String>| v.iter().map(String::as_str).eq(want.iter().copied());
+    let matches = |c: &rvs_core::links::Carrier| c.down.iter().map(String::as_str).eq(want.iter().copied());
     let waited = tokio::time::timeout(Duration::from_secs(5), rx.wait_for(matches)).await.map(|r| r.is_ok());
-    assert_eq!(waited, Ok(true), "the watch still holds {:?}, not {want:?}", *rx.borrow());
+    assert_eq!(waited, Ok(true), "the watch still holds {:?}, not {want:?} down", *rx.borrow());
     start.elapsed()
 }
 
@@ -182,18 +182,24 @@ fn the_carrier_watch_follows_a_cut_peer_and_an_interface_set_down() {
     let Pair { a, b, _lab } = pair();
     let names = vec!["eth0".to_owned(), "nosuch0".to_owned()];
     let (b2, a2) = (b.clone(), a.clone());
-    in_host(&a, async move |_| {
+    in_host(&a, async move |netlink| {
+        let eth0 = netlink.link("eth0").await.unwrap().index;
         let (_watch, mut rx) = rvs_ha::carrier::watch_carrier(&names).await.unwrap();
-        assert_eq!(*rx.borrow(), ["nosuch0"], "a missing interface is down, eth0 is up");
+        assert_eq!(*rx.borrow(), rvs_core::links::Carrier { down: vec!["nosuch0".into()], up_indexes: vec![eth0], returns: 0 }, "a missing interface is down, eth0 is up");
         // The peer going down takes eth0's carrier: notified, not waited for the resync.
         b2.ip(&["link", "set", "eth0", "down"]).unwrap();
         let took = until_down(&mut rx, &["eth0", "nosuch0"]).await;
         assert!(took < rvs_ha::carrier::RESYNC, "{took:?}");
+        assert!(rx.borrow().up_indexes.is_empty());
         b2.ip(&["link", "set", "eth0", "up"]).unwrap();
         until_down(&mut rx, &["nosuch0"]).await;
+        assert_eq!(rx.borrow().returns, 1, "one return counted");
         a2.ip(&["link", "set", "eth0", "down"]).unwrap();
         until_down(&mut rx, &["eth0", "nosuch0"]).await;
-        a2.ip(&["link", "set", "eth0", "up"]).unwrap();
+        // Renamed while down, it is still the interface the watch follows.
+        a2.ip(&["link", "set", "eth0", "name", "lan0"]).unwrap();
+        a2.ip(&["link", "set", "lan0", "up"]).unwrap();
         until_down(&mut rx, &["nosuch0"]).await;
+        assert_eq!((rx.borrow().returns, rx.borrow().up_indexes.clone()), (2, vec![eth0]));
     });
 }

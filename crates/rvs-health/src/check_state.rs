@@ -144,11 +144,14 @@ impl CheckState {
     }
 
     /// Takes a failure that does not count (the director's own link was down, see
-    /// [`crate::own_links`]): shown as the last attempt, retried after `delay_before_retry`
-    /// while up, and nothing else changes.
-    pub fn excuse(&mut self, reason: String, now: Instant) {
+    /// [`crate::own_links`]): shown as the last attempt; retried after `delay_before_retry`
+    /// while up, but not sooner than `at_least` (piranha's configurations retry at once, and
+    /// an outage must not turn that into a loop); the retries left and the verdict stay. A
+    /// `reentry` wait starts again: the outage says nothing of the server.
+    pub fn excuse(&mut self, reason: String, now: Instant, at_least: Duration) {
         self.last = Some((now, Attempt::Fail { reason }));
-        self.next = later(now, if self.up { self.timing.delay_before_retry } else { self.timing.delay_loop });
+        self.passing_since = None;
+        self.next = later(now, if self.up { self.timing.delay_before_retry.max(at_least) } else { self.timing.delay_loop });
     }
 }
 
@@ -224,13 +227,15 @@ mod tests {
         let mut c = CheckState::new(timing(1, 0), true, t0, Duration::ZERO);
         assert_eq!(c.record(fail(), t0), None, "the one retry is used");
         for n in 1..5 {
-            c.excuse("refused (not counted)".into(), t0 + Duration::from_secs(n));
+            c.excuse("refused (not counted)".into(), t0 + Duration::from_secs(n), Duration::from_millis(500));
             assert!(c.is_up());
             assert_eq!(c.next_attempt(), t0 + Duration::from_secs(n + 1), "tried again after delay_before_retry");
         }
+        c.excuse("refused (not counted)".into(), t0, Duration::from_secs(3));
+        assert_eq!(c.next_attempt(), t0 + Duration::from_secs(3), "not sooner than asked");
         assert_eq!(c.last().map(|(_, a)| a.clone()), Some(Attempt::Fail { reason: "refused (not counted)".into() }));
         assert!(matches!(c.record(fail(), t0 + Duration::from_secs(5)), Some(Verdict::Down { .. })), "the next real failure is the second");
-        c.excuse("refused (not counted)".into(), t0 + Duration::from_secs(6));
+        c.excuse("refused (not counted)".into(), t0 + Duration::from_secs(6), Duration::ZERO);
         assert_eq!(c.next_attempt(), t0 + Duration::from_secs(12), "a down check waits its delay_loop");
     }
 

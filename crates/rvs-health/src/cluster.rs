@@ -259,7 +259,7 @@ impl Health {
     pub fn excuse(&mut self, id: u64, reason: String, now: Instant) {
         self.in_flight.remove(&id);
         if let Some(slot) = self.slots.get(&id).copied() {
-            self.services[slot.vs].reals[slot.real].checks[slot.check].excuse(reason, now);
+            self.services[slot.vs].reals[slot.real].checks[slot.check].excuse(reason, now, crate::own_links::LINK_SETTLE);
         }
     }
 

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use crate::check_state::Attempt;
 use crate::cluster::{Event, Health, Job};
 use crate::own_links::{LinkChange, OwnLinks};
+use rvs_core::links::Carrier;
 use crate::probe::{ProbeTarget, probe};
 
 /// Probes running at once; more wait for a turn (their timeouts start when they run).
@@ -59,12 +60,12 @@ impl Drop for Monitor {
 
 impl Monitor {
     /// Starts checking `config`'s real servers. The first [`Update`] (the table at start) is
-    /// sent at once. `links_down` names the director's own links that are down now (empty when
-    /// all are up; a sender dropped means all up).
-    pub fn start(config: Config, links_down: watch::Receiver<Vec<String>>) -> (Monitor, mpsc::UnboundedReceiver<Update>) {
+    /// sent at once. `links` reports the director's own links (a sender dropped means all
+    /// up).
+    pub fn start(config: Config, links: watch::Receiver<Carrier>) -> (Monitor, mpsc::UnboundedReceiver<Update>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let (updates, updates_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(config, rx, updates, links_down));
+        let task = tokio::spawn(run(config, rx, updates, links));
         (Monitor { commands, task }, updates_rx)
     }
 
@@ -108,9 +109,9 @@ fn random_source() -> impl FnMut() -> u64 {
 }
 
 /// Follows the director's links; logs what changed.
-fn follow_links(own: &mut OwnLinks, links_down: &mut watch::Receiver<Vec<String>>) {
-    let down = links_down.borrow_and_update().clone();
-    match own.update(down, Instant::now()) {
+fn follow_links(own: &mut OwnLinks, links: &mut watch::Receiver<Carrier>) {
+    let report = links.borrow_and_update().clone();
+    match own.update(&report, Instant::now()) {
         Some(LinkChange::Down(names)) => {
             tracing::warn!(links = ?names, "this director's links are down: health-check failures are not counted until they are back");
         }
@@ -119,11 +120,13 @@ fn follow_links(own: &mut OwnLinks, links_down: &mut watch::Receiver<Vec<String>
     }
 }
 
-async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, updates: mpsc::UnboundedSender<Update>, mut links_down: watch::Receiver<Vec<String>>) {
+async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, updates: mpsc::UnboundedSender<Update>, mut links: watch::Receiver<Carrier>) {
     let mut random = random_source();
     let mut own = OwnLinks::default();
     let mut links_open = true;
-    follow_links(&mut own, &mut links_down);
+    // Said once per outage: failures count again although a link is still down.
+    let mut long_outage_said = false;
+    follow_links(&mut own, &mut links);
     let (mut health, events) = Health::new(config, Instant::now(), &mut random);
     let _ = updates.send(Update { desired: health.desired(), released: Vec::new() });
     report(&health, &events);
@@ -161,25 +164,31 @@ async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, upd
                     return;
                 }
             },
-            changed = links_down.changed(), if links_open => {
+            changed = links.changed(), if links_open => {
                 match changed {
-                    Ok(()) => follow_links(&mut own, &mut links_down),
+                    Ok(()) => follow_links(&mut own, &mut links),
                     // Nobody watches the links any more: they count as up from now on.
                     Err(_) => {
                         links_open = false;
-                        let _ = own.update(Vec::new(), Instant::now());
+                        let _ = own.update(&Carrier::default(), Instant::now());
                     }
                 }
+                long_outage_said &= !own.down().is_empty();
                 continue;
             }
             Some(done) = running.join_next() => match done {
                 Ok((id, started, result)) => {
                     // The link event may be waiting behind this result.
-                    if links_down.has_changed().unwrap_or(false) {
-                        follow_links(&mut own, &mut links_down);
+                    if links.has_changed().unwrap_or(false) {
+                        follow_links(&mut own, &mut links);
+                    }
+                    let now = Instant::now();
+                    if !long_outage_said && own.outage_too_long(now) {
+                        long_outage_said = true;
+                        tracing::warn!(links = ?own.down(), "this director's links have been down for a minute: health-check failures count again");
                     }
                     match result {
-                        Attempt::Fail { reason } if own.excuses(started) => {
+                        Attempt::Fail { reason } if own.excuses(started, now) => {
                             let reason = format!("{reason} ({})", own.excuse());
                             tracing::debug!(check = id, reason, "a failed health check is not counted");
                             health.excuse(id, reason, Instant::now());

@@ -56,17 +56,17 @@ fn load(path: &Path) -> Result<(Config, Vec<String>, rvs_config::Format)> {
 
 impl ConfigFile {
     /// Loads `path`, puts its settings in force and starts its checks. A file that does not load
-    /// is refused with its diagnostics. `links_down` names the director's interfaces that are
-    /// down: a check that fails while one is down is not counted.
+    /// is refused with its diagnostics. `links` reports the director's interfaces: a check that
+    /// fails while one is down is not counted.
     pub async fn start(
         path: &Path,
         cli_marks: &[MarkRule],
-        links_down: tokio::sync::watch::Receiver<Vec<String>>,
+        links: tokio::sync::watch::Receiver<rvs_core::links::Carrier>,
         director: Arc<Mutex<Director>>,
     ) -> Result<ConfigFile> {
         let (config, _, format) = load(path)?;
         settings(&director, cli_marks, &config).await?;
-        let (monitor, updates) = Monitor::start(config.in_force(), links_down);
+        let (monitor, updates) = Monitor::start(config.in_force(), links);
         let applier = tokio::spawn(apply_updates(updates, director.clone()));
         tracing::info!(file = %path.display(), virtual_servers = config.virtual_servers.len(), "configuration loaded");
         Ok(ConfigFile {

@@ -248,10 +248,10 @@ impl Director {
         self.plane.refresh_neighbours().await;
     }
 
-    /// The director's interfaces `ifindexes` have their carrier back (see
-    /// [`Plane::links_restored`]).
-    pub async fn links_restored(&mut self, ifindexes: &[u32]) -> (rvs_dataplane::neigh::Resolver, Vec<rvs_dataplane::neigh::NextHop>) {
-        self.plane.links_restored(ifindexes).await
+    /// What the next-hop resolution needs when interfaces come back (see
+    /// [`Plane::relink_targets`]).
+    pub fn relink_targets(&self, ifindexes: &[u32]) -> (rvs_dataplane::neigh::Resolver, Vec<rvs_dataplane::neigh::NextHop>) {
+        self.plane.relink_targets(ifindexes)
     }
 
     /// The Prometheus metrics page (see `metrics`).

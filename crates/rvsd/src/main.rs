@@ -135,17 +135,17 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     };
     // The director's interfaces' carrier: the health checks do not count failures while one is
     // down, and the real servers are re-resolved as soon as it is back.
-    let (_carrier, links_down) = match rvs_ha::carrier::watch_carrier(&args.interfaces).await {
-        Ok((watch, down)) => (Some(watch), down),
+    let (_carrier, links) = match rvs_ha::carrier::watch_carrier(&args.interfaces).await {
+        Ok((watch, links)) => (Some(watch), links),
         Err(e) => {
             tracing::warn!(error = %e, "cannot follow the interfaces' carrier: checks count failures even while a link is down");
-            (None, tokio::sync::watch::channel(Vec::new()).1)
+            (None, tokio::sync::watch::channel(rvs_core::links::Carrier::default()).1)
         }
     };
     // The configuration file once the data plane and the NAT router are up; a file that does not
     // load stops rvsd before it serves anyone.
     let config = match &args.config {
-        Some(path) => match config_file::ConfigFile::start(path, &args.marks, links_down.clone(), director.clone()).await {
+        Some(path) => match config_file::ConfigFile::start(path, &args.marks, links.clone(), director.clone()).await {
             Ok(config) => Some(Arc::new(config)),
             Err(e) => {
                 if let Some(router) = nat_router {
@@ -185,7 +185,8 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     }
 
     let server = tokio::spawn(server::serve(listener, director.clone(), config.clone()));
-    let chores = tokio::spawn(housekeeping::run(director.clone(), links_down));
+    let chores = tokio::spawn(housekeeping::run(director.clone()));
+    let relinks = tokio::spawn(relink::follow(director.clone(), links));
     let metrics = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, director.clone(), config.clone())));
     let waited = match console {
         Ok(console) => {
@@ -210,8 +211,10 @@ async fn serve(args: Args, claim: SocketClaim) -> Result<()> {
     }
     server.abort();
     chores.abort();
+    relinks.abort();
     let _ = server.await;
     let _ = chores.await;
+    let _ = relinks.await;
     stop_sync(&director, sync_daemons).await;
     drop(config);
     if let Some(metrics) = metrics {
@@ -307,7 +310,7 @@ async fn stop_sync(director: &Mutex<Director>, supervisor: tokio::task::JoinHand
     let _ = supervisor.await;
 }
 
-pub(crate) fn interface_index(name: &str) -> Option<u32> {
+fn interface_index(name: &str) -> Option<u32> {
     let c = std::ffi::CString::new(name).ok()?;
     // SAFETY: valid NUL-terminated string.
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };

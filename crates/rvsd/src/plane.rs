@@ -494,24 +494,11 @@ impl Plane {
         freed.len()
     }
 
-    /// The director's interfaces `ifindexes` have their carrier back: their neighbour entries
-    /// that failed while it was gone are flushed, and the kernel is asked at once to resolve the
-    /// real servers' next hops out of them again. Returns those next hops, for
-    /// [`crate::relink::chase`] to follow up outside the director's lock.
-    pub async fn links_restored(&mut self, ifindexes: &[u32]) -> (Resolver, Vec<NextHop>) {
-        for &ifindex in ifindexes {
-            match self.resolver.flush_unresolved(ifindex).await {
-                Ok(n) => tracing::info!(ifindex, flushed = n, "link back: its unresolved neighbour entries are flushed and its real servers resolved again"),
-                Err(e) => tracing::warn!(ifindex, error = %e, "link back: cannot flush its unresolved neighbour entries"),
-            }
-        }
-        let hops = self.neigh.hops_on(ifindexes);
-        for hop in &hops {
-            if let Err(e) = self.resolver.probe(hop.ifindex, hop.next_hop).await {
-                tracing::debug!(next_hop = %hop.next_hop, error = %e, "link back: cannot have the kernel probe a real server");
-            }
-        }
-        (self.resolver.clone(), hops)
+    /// What [`crate::relink`] needs when the director's interfaces `ifindexes` have their
+    /// carrier back: the resolver, and the real servers' next hops out of them. Cheap: the
+    /// work is done outside the director's lock.
+    pub fn relink_targets(&self, ifindexes: &[u32]) -> (Resolver, Vec<NextHop>) {
+        (self.resolver.clone(), self.neigh.hops_on(ifindexes))
     }
 
     /// Re-resolves every real server's next hop; repoints destinations whose next hop moved.

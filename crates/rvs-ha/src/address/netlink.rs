@@ -95,6 +95,27 @@ struct Found {
     message: AddressMessage,
 }
 
+/// The [`Link`] a link message describes.
+fn link_of(message: &rtnetlink::packet_route::link::LinkMessage, name: String) -> Link {
+    let mut mac = None;
+    for attr in &message.attributes {
+        if let LinkAttribute::Address(bytes) = attr {
+            mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(EthernetAddress);
+        }
+    }
+    let flags = message.header.flags;
+    let ethernet = message.header.link_layer_type == LinkLayerType::Ether;
+    let mac = mac.filter(|_| ethernet);
+    Link {
+        index: message.header.index,
+        name,
+        mac,
+        arp: mac.is_some() && !flags.contains(LinkFlags::Noarp),
+        up: flags.contains(LinkFlags::Up),
+        carrier: flags.contains(LinkFlags::LowerUp),
+    }
+}
+
 /// A connection to the kernel's rtnetlink, for links and addresses (cheap to clone).
 #[derive(Clone)]
 pub struct Netlink {
@@ -118,29 +139,30 @@ impl Netlink {
             return Err(missing());
         }
         let mut links = self.handle.link().get().match_name(name.to_owned()).execute();
-        let message = match links.try_next().await {
-            Ok(Some(message)) => message,
-            Ok(None) => return Err(missing()),
-            Err(e) if errno(&e) == Some(libc::ENODEV) => return Err(missing()),
-            Err(e) => return Err(netlink_error(format!("looking up interface {name}"), e)),
-        };
-        let mut mac = None;
-        for attr in &message.attributes {
-            if let LinkAttribute::Address(bytes) = attr {
-                mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(EthernetAddress);
-            }
+        match links.try_next().await {
+            Ok(Some(message)) => Ok(link_of(&message, name.to_owned())),
+            Ok(None) => Err(missing()),
+            Err(e) if errno(&e) == Some(libc::ENODEV) => Err(missing()),
+            Err(e) => Err(netlink_error(format!("looking up interface {name}"), e)),
         }
-        let flags = message.header.flags;
-        let ethernet = message.header.link_layer_type == LinkLayerType::Ether;
-        let mac = mac.filter(|_| ethernet);
-        Ok(Link {
-            index: message.header.index,
-            name: name.to_owned(),
-            mac,
-            arp: mac.is_some() && !flags.contains(LinkFlags::Noarp),
-            up: flags.contains(LinkFlags::Up),
-            carrier: flags.contains(LinkFlags::LowerUp),
-        })
+    }
+
+    /// The interface with index `index` (whatever it is called now).
+    pub async fn link_by_index(&self, index: u32) -> Result<Link, AddressError> {
+        let missing = || AddressError::NoSuchInterface(format!("#{index}"));
+        let mut links = self.handle.link().get().match_index(index).execute();
+        match links.try_next().await {
+            Ok(Some(message)) => {
+                let name = message.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::IfName(n) => Some(n.clone()),
+                    _ => None,
+                });
+                Ok(link_of(&message, name.unwrap_or_else(|| format!("#{index}"))))
+            }
+            Ok(None) => Err(missing()),
+            Err(e) if errno(&e) == Some(libc::ENODEV) => Err(missing()),
+            Err(e) => Err(netlink_error(format!("looking up interface #{index}"), e)),
+        }
     }
 
     /// Makes sure `address` is on `link`, adding it (with `label`, such as piranha's `eth1:1`,
