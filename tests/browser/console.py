@@ -55,6 +55,26 @@ def submit(page, button) -> None:
         button.click()
 
 
+def save(page, button, url: str) -> None:
+    """Submits a form that changes the configuration: the answer is `url`, which says the
+    change was applied and saved."""
+    submit(page, button)
+    expect(page).to_have_url(url)
+    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
+
+
+def fill(form, values: dict) -> None:
+    """Types each value into the text field of its name."""
+    for name, value in values.items():
+        form.locator(f"[name={name}]").fill(value)
+
+
+def has_values(form, values: dict) -> None:
+    """Each field of `form` named in `values` shows its value."""
+    for name, value in values.items():
+        expect(form.locator(f"[name={name}]")).to_have_value(value)
+
+
 def goto(page, address: str):
     response = page.goto(address)
     assert response is not None and response.ok, f"GET {address}: {response and response.status}"
@@ -126,9 +146,7 @@ def setup(page, base: str) -> None:
         form.locator("[name=port]").fill("80")
         form.locator("[name=weight]").fill("1")
         form.locator("[name=forward]").select_option("nat")
-        submit(page, form.locator("button[type=submit]"))
-        expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
-        expect(page.locator("p.saved")).to_have_text("Applied and saved.")
+        save(page, form.locator("button[type=submit]"), f"{base}/virtual/{SERVICE}?saved=1")
         row = page.locator(f'table[data-testid=reals] tr[data-real="{real}-80"]')
         expect(row).to_contain_text(f"{real}:80")
         expect(row.locator("td").nth(1)).to_have_text("nat")
@@ -143,19 +161,10 @@ def setup(page, base: str) -> None:
     assert hidden_fields(form) == ["path", "status", "vhost", "send", "expect", "payload", "reply", "dns_type", "dns_name", "interval", "timeout", "retry"]
     form.locator("[name=kind]").select_option("http")
     assert hidden_fields(form) == ["send", "expect", "payload", "reply", "dns_type", "dns_name"], hidden_fields(form)
-    form.locator("[name=path]").fill("/")
-    form.locator("[name=vhost]").fill(VHOST)
-    form.locator("[name=interval]").fill("1")
-    form.locator("[name=timeout]").fill("1")
-    submit(page, form.locator("button[type=submit]"))
-    expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
-    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
-    form = page.locator("form[data-testid=check-form]")
-    expect(form.locator("[name=kind]")).to_have_value("http")
-    expect(form.locator("[name=path]")).to_have_value("/")
-    expect(form.locator("[name=vhost]")).to_have_value(VHOST)
-    expect(form.locator("[name=interval]")).to_have_value("1")
-    expect(form.locator("[name=timeout]")).to_have_value("1")
+    check = {"path": "/", "vhost": VHOST, "interval": "1", "timeout": "1"}
+    fill(form, check)
+    save(page, form.locator("button[type=submit]"), f"{base}/virtual/{SERVICE}?saved=1")
+    has_values(page.locator("form[data-testid=check-form]"), {"kind": "http", **check})
     rvs_browser.shot(page, "07-check-saved")
 
     # A sorry server, in the service's own form: the service's port, forwarded as its real
@@ -163,12 +172,10 @@ def setup(page, base: str) -> None:
     form = page.locator("form[data-testid=service-form]")
     expect(form.locator("[name=sorry]")).to_have_value("")
     form.locator("[name=sorry]").fill(SORRY)
-    submit(page, form.locator("button[type=submit]"))
-    expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
-    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
+    save(page, form.locator("button[type=submit]"), f"{base}/virtual/{SERVICE}?saved=1")
     expect(page.locator("form[data-testid=service-form] [name=sorry]")).to_have_value(f"{SORRY}:80")
 
-    # Inhibit on failure for the first real server (it stays up throughout), and the way back.
+    # Inhibit on failure for the first real server (it stays up throughout).
     row = page.locator(f'table[data-testid=reals] tr[data-real="{REALS[0]}-80"]')
     submit(page, row.locator("button", has_text="Inhibit on failure"))
     expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
@@ -227,14 +234,10 @@ def setup(page, base: str) -> None:
     expect(form.locator("[name=address]")).to_be_hidden()
     expect(form.locator("[name=port]")).to_be_hidden()
     expect(form.locator("[name=mark]")).to_be_visible()
-    form.locator("[name=mark]").fill("7")
     form.locator("[name=scheduler]").select_option("rr")
-    submit(page, form.locator("button[type=submit]"))
-    expect(page).to_have_url(f"{base}/virtual/fwm-7-inet?saved=1")
-    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
-    form = page.locator("form[data-testid=service-form]")
-    expect(form.locator("[name=protocol]")).to_have_value("fwm")
-    expect(form.locator("[name=mark]")).to_have_value("7")
+    fill(form, {"mark": "7"})
+    save(page, form.locator("button[type=submit]"), f"{base}/virtual/fwm-7-inet?saved=1")
+    has_values(page.locator("form[data-testid=service-form]"), {"protocol": "fwm", "mark": "7", "scheduler": "rr"})
     rvs_browser.shot(page, "09b-fwmark-service")
     page.once("dialog", lambda dialog: dialog.accept())
     submit(page, page.locator("button", has_text="Delete service"))
@@ -271,9 +274,7 @@ def weight(page, base: str) -> None:
     form = row.locator('form[action$="/weight"]')
     expect(form.locator("[name=weight]")).to_have_value("1")
     form.locator("[name=weight]").fill("5")
-    submit(page, form.locator("button", has_text="Set weight"))
-    expect(page).to_have_url(f"{base}/virtual/{SERVICE}?saved=1")
-    expect(page.locator("p.saved")).to_have_text("Applied and saved.")
+    save(page, form.locator("button", has_text="Set weight"), f"{base}/virtual/{SERVICE}?saved=1")
     row = page.locator(f'table[data-testid=reals] tr[data-real="{REALS[0]}-80"]')
     expect(row.locator("[name=weight]")).to_have_value("5")
     other = page.locator(f'table[data-testid=reals] tr[data-real="{REALS[1]}-80"]')
