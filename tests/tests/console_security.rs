@@ -579,6 +579,15 @@ fn cookies_are_httponly_samesite_and_secure_under_tls() {
         // No cleartext answer on the TLS port.
         let plain = curl(console.client(), &format!("http://{DIRECTOR}:{CONSOLE_PORT}"), &console.dir, "plain", "/login", &[]);
         assert_eq!(plain.status, 0, "plain HTTP to the HTTPS console: {}", plain.brief());
+        // A renewed certificate is served from the next handshake on, without a restart.
+        let old = console.dir.join("old.crt");
+        std::fs::copy(console.dir.join("console.crt"), &old).expect("keeping the old certificate");
+        write_certificate(&console.dir);
+        let renewed = console.get("/login", None);
+        assert_eq!(renewed.status, 200, "verified against the renewed certificate: {}\n{}", renewed.brief(), console.lab.rvsd.log());
+        let stale = curl(console.client(), &console.base, &console.dir, "stale", "/login", &["--cacert".into(), old.to_string_lossy().into_owned()]);
+        assert_eq!(stale.status, 0, "the old certificate is no longer served: {}", stale.brief());
+        assert!(console.lab.rvsd.log().contains("serving the new one"), "rvsd says so:\n{}", console.lab.rvsd.log());
     }
     eprintln!("cookies_are_httponly_samesite_and_secure_under_tls: {:?}", started.elapsed());
 }

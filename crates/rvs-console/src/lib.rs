@@ -15,3 +15,4 @@ pub mod server;
 
 pub use server::{Console, ConsoleConfig, start};
 pub mod staged_file;
+mod tls_cert;

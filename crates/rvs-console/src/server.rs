@@ -138,26 +138,16 @@ pub async fn start<B: Backend>(config: ConsoleConfig, backend: Arc<B>) -> Result
     Ok(Console { server, sampler, shutdown, local_addr })
 }
 
+/// The TLS acceptor: the certificate is read now (one that does not load stops the console
+/// here) and again whenever its files change ([`crate::tls_cert`]).
 fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use std::os::unix::fs::MetadataExt as _;
-    // As for the password file: a private key others can read is refused, not served.
-    let mode = std::fs::metadata(key).with_context(|| format!("the console key {}", key.display()))?.mode();
-    if mode & 0o077 != 0 {
-        anyhow::bail!("the console key {} has mode {:04o}: others can read it (chmod 600 {})", key.display(), mode & 0o7777, key.display());
-    }
-    let certs = CertificateDer::pem_file_iter(cert)
-        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading the console certificate {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading the console key {}", key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let files = crate::tls_cert::CertFiles::new(cert, key, provider.clone())?;
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS versions")?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("the console certificate and key do not go together")?;
+        .with_cert_resolver(Arc::new(files));
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
