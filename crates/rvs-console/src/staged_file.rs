@@ -6,11 +6,26 @@
 //! The fresh file has a random name and is created with `O_EXCL` (`create_new`), so a file or
 //! symlink planted at a predictable name is never followed. It gets the mode and the owner
 //! asked for from its creation, is synced before the rename, and the directory is synced after.
+//!
+//! [`stamp`] tells whether a file changed since it was last read or written (rvsd's
+//! configuration file, the console's TLS certificate).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+
+/// What tells that a file was changed: its modification time, size and inode (a new file
+/// renamed into place, as [`Staged::commit`] and certbot do, changes the inode).
+pub type Stamp = Option<(std::time::SystemTime, u64, u64)>;
+
+/// The stamp of the file `path` names (through symlinks, as stat follows them); `None` when it
+/// cannot be read.
+pub fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len(), meta.ino()))
+}
 
 /// A new content written beside its target, not in place yet.
 #[derive(Debug)]

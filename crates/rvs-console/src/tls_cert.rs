@@ -13,15 +13,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-/// What tells that a file changed: modification time, size and inode (a renewal that renames a
-/// new file into place changes the inode).
-type Stamp = Option<(std::time::SystemTime, u64, u64)>;
-
-fn stamp(path: &Path) -> Stamp {
-    use std::os::unix::fs::MetadataExt as _;
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len(), meta.ino()))
-}
+use crate::staged_file::{Stamp, stamp};
 
 /// Reads the certificate chain and its key. A key others can read is refused, as the password
 /// file is.

@@ -15,6 +15,7 @@ use rvs_core::config::diff::{self, CurrentService};
 use rvs_core::control::{RealStatus, ReloadReport, Request, Response};
 use rvs_core::model::{MarkRule, Operation};
 use rvs_health::{Monitor, Update};
+use rvs_console::staged_file::{Stamp, stamp};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::director::Director;
@@ -233,16 +234,6 @@ impl ConfigFile {
         }
         self.monitor.stop().await;
     }
-}
-
-/// What tells that a file was changed: its modification time, size and inode.
-type Stamp = Option<(std::time::SystemTime, u64, u64)>;
-
-/// The stamp of the file `path` names (through symlinks, as stat follows them).
-fn stamp(path: &Path) -> Stamp {
-    use std::os::unix::fs::MetadataExt as _;
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len(), meta.ino()))
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
