@@ -15,7 +15,7 @@ use rtnetlink::{
     Handle, RouteMessageBuilder,
     packet_route::{
         link::LinkAttribute,
-        neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourState},
+        neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState},
         route::{RouteAddress, RouteAttribute, RouteType},
     },
 };
@@ -81,6 +81,19 @@ pub struct NextHop {
     pub src_ip: Option<Ipv4Addr>,
     /// Egress interface MTU.
     pub mtu: u32,
+}
+
+/// Whether a neighbour entry in `state` has a MAC the director can send to.
+fn usable(state: NeighbourState) -> bool {
+    !matches!(state, NeighbourState::Incomplete | NeighbourState::Failed | NeighbourState::None)
+}
+
+/// The IPv4 address a neighbour entry is for.
+fn destination(n: &NeighbourMessage) -> Option<Ipv4Addr> {
+    n.attributes.iter().find_map(|attr| match attr {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => Some(*a),
+        _ => None,
+    })
 }
 
 /// A handle on rtnetlink for resolving next hops.
@@ -184,22 +197,14 @@ impl Resolver {
     pub async fn neighbour(&self, ifindex: u32, ip: Ipv4Addr) -> Result<Option<([u8; 6], NeighbourState)>, NeighError> {
         let mut entries = self.handle.neighbours().get().execute();
         while let Some(n) = entries.try_next().await? {
-            if n.header.ifindex != ifindex {
+            if n.header.ifindex != ifindex || destination(&n) != Some(ip) {
                 continue;
             }
-            let mut dst = None;
-            let mut mac = None;
-            for attr in &n.attributes {
-                match attr {
-                    NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => dst = Some(*a),
-                    NeighbourAttribute::LinkLayerAddress(l) => mac = <[u8; 6]>::try_from(l.as_slice()).ok(),
-                    _ => {}
-                }
-            }
-            if dst == Some(ip) {
-                let usable = !matches!(n.header.state, NeighbourState::Incomplete | NeighbourState::Failed | NeighbourState::None);
-                return Ok(mac.filter(|_| usable).map(|m| (m, n.header.state)));
-            }
+            let mac = n.attributes.iter().find_map(|attr| match attr {
+                NeighbourAttribute::LinkLayerAddress(l) => <[u8; 6]>::try_from(l.as_slice()).ok(),
+                _ => None,
+            });
+            return Ok(mac.filter(|_| usable(n.header.state)).map(|m| (m, n.header.state)));
         }
         Ok(None)
     }
@@ -211,15 +216,8 @@ impl Resolver {
         let mut found = Vec::new();
         let mut entries = self.handle.neighbours().get().execute();
         while let Some(n) = entries.try_next().await? {
-            if matches!(n.header.state, NeighbourState::Incomplete | NeighbourState::Failed | NeighbourState::None) {
-                continue;
-            }
-            for attr in &n.attributes {
-                if let NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) = attr
-                    && wanted.contains(&(n.header.ifindex, *a))
-                {
-                    found.push((n.header.ifindex, *a));
-                }
+            if let Some(a) = destination(&n).filter(|a| usable(n.header.state) && wanted.contains(&(n.header.ifindex, *a))) {
+                found.push((n.header.ifindex, a));
             }
         }
         Ok(found)
