@@ -25,16 +25,9 @@ pub const KINDS: &[(&str, &str)] = &[
     ("ping", "ICMP ping"),
 ];
 
-/// The DNS query types offered (keepalived's `type`), by their names.
-pub const DNS_TYPES: &[(&str, DnsQueryType)] = &[
-    ("SOA", DnsQueryType::Soa),
-    ("A", DnsQueryType::A),
-    ("AAAA", DnsQueryType::Aaaa),
-    ("NS", DnsQueryType::Ns),
-    ("CNAME", DnsQueryType::Cname),
-    ("MX", DnsQueryType::Mx),
-    ("TXT", DnsQueryType::Txt),
-];
+/// The DNS query types offered (keepalived's `type`), shown and read by their names.
+pub const DNS_TYPES: [DnsQueryType; 7] =
+    [DnsQueryType::Soa, DnsQueryType::A, DnsQueryType::Aaaa, DnsQueryType::Ns, DnsQueryType::Cname, DnsQueryType::Mx, DnsQueryType::Txt];
 
 /// The longest name a DNS query takes.
 const DNS_NAME_MAX: usize = 253;
@@ -81,7 +74,8 @@ pub fn read(fields: &Fields) -> Result<Option<Check>, Errors> {
             })
         }),
         Some(5) => {
-            let qtype = r.choice("dns_type", DNS_TYPES);
+            let names: Vec<(&str, DnsQueryType)> = DNS_TYPES.iter().map(|t| (t.name(), *t)).collect();
+            let qtype = r.choice("dns_type", &names);
             let name = match fields.text("dns_name") {
                 "" => ".",
                 n => n,

@@ -284,7 +284,7 @@ fn show_page(
                 (field(&check_state, "expect", "Expect", "text", "HTTP"))
                 (field(&check_state, "payload", "UDP payload", "text", "empty datagram (\\r \\n \\t escapes)"))
                 (checkbox(&check_state, "reply", "A reply must come (else only a refusal fails it)"))
-                (select(&check_state, "dns_type", "DNS type", &check::DNS_TYPES.iter().map(|(n, _)| (*n, *n)).collect::<Vec<_>>()))
+                (select(&check_state, "dns_type", "DNS type", &check::DNS_TYPES.map(|t| (t.name(), t.name()))))
                 (field(&check_state, "dns_name", "DNS name", "text", ". (the root)"))
                 (field(&check_state, "interval", "Interval (s)", "text", "6"))
                 (field(&check_state, "timeout", "Timeout (s)", "text", "5"))
