@@ -191,10 +191,10 @@ async fn run(config: Config, mut commands: mpsc::UnboundedReceiver<Command>, upd
                         Attempt::Fail { reason } if own.excuses(started, now) => {
                             let reason = format!("{reason} ({})", own.excuse());
                             tracing::debug!(check = id, reason, "a failed health check is not counted");
-                            health.excuse(id, reason, Instant::now());
+                            health.excuse(id, reason, now);
                             continue;
                         }
-                        result => (health.record(id, result, Instant::now()), Vec::new()),
+                        result => (health.record(id, result, now), Vec::new()),
                     }
                 }
                 Err(e) => {
